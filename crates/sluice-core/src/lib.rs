@@ -1,0 +1,29 @@
+//! The domain core of Sluice: tenants and their signing keys, clients, connections, APIs
+//! (resource servers), client grants, users; the Management API operations and token issuance
+//! as plain async functions over ports. Knows no web framework, database driver or JS engine:
+//! those live in other crates and implement the traits in [`ports`].
+//!
+//! Every operation takes the tenant it runs in ([`tenant::TenantCtx`]) and, for the Management
+//! API, the authenticated [`authz::Actor`], and checks authorization first.
+
+pub mod authz;
+pub mod bootstrap;
+pub mod client_grants;
+pub mod clients;
+pub mod connections;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod paging;
+pub mod password_policy;
+pub mod ports;
+pub mod resource_servers;
+pub mod service;
+pub mod tenant;
+pub mod tokens;
+pub mod user_query;
+pub mod users;
+
+pub use error::CoreError;
+pub use service::{Core, CoreConfig};
+pub use tenant::TenantCtx;

@@ -1,0 +1,93 @@
+//! Stored records: what the store ports read and write. Management resources are stored as their
+//! Auth0 JSON shape ([`Doc`]), users as [`UserRecord`] with indexed lookup keys beside the body.
+
+use serde::{Deserialize, Serialize};
+use sluice_types::User;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRecord {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    /// Tenant settings (friendly name, logo, colours, ...), a JSON object.
+    pub settings: serde_json::Value,
+}
+
+/// A tenant signing key; the PKCS#8 DER is sealed with the encryption key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRecord {
+    pub tenant_id: String,
+    pub kid: String,
+    pub sealed_pkcs8: String,
+    pub created_at: i64,
+    /// `current`, `next` or `previous`.
+    pub state: String,
+}
+
+/// The kinds of Management API resources kept as documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocKind {
+    Client,
+    Connection,
+    ResourceServer,
+    ClientGrant,
+}
+
+impl DocKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Client => "client",
+            DocKind::Connection => "connection",
+            DocKind::ResourceServer => "resource_server",
+            DocKind::ClientGrant => "client_grant",
+        }
+    }
+    /// The noun used in conflict messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            DocKind::Client => "client",
+            DocKind::Connection => "connection",
+            DocKind::ResourceServer => "resource server",
+            DocKind::ClientGrant => "client grant",
+        }
+    }
+}
+
+/// One stored resource: `key` is unique per tenant and kind (a connection's name, an API's
+/// identifier, a grant's client+audience); `ref_id` is a secondary lookup (a grant's client).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doc {
+    pub id: String,
+    pub key: String,
+    pub ref_id: Option<String>,
+    pub body: serde_json::Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// How a user came to be in Sluice's store (migration bookkeeping).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UserOrigin {
+    /// Created here (signup or Management API) in a Sluice-managed connection.
+    Local,
+    /// Migrated from a custom database in import mode.
+    Migrated { at: String, connection: String },
+    /// A profile cached from a legacy custom database (no password kept).
+    LegacyCached,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub tenant_id: String,
+    /// The profile as returned by the Management API (`user_id` is the primary key).
+    pub profile: User,
+    pub connection: String,
+    /// Lower-cased email, the unique lookup key within a connection.
+    pub email_key: Option<String>,
+    /// Lower-cased username, unique within a connection.
+    pub username_key: Option<String>,
+    /// argon2id PHC string; never leaves the core.
+    pub password_hash: Option<String>,
+    pub origin: UserOrigin,
+}

@@ -1,0 +1,81 @@
+//! [`Core`]: the domain services bundle handed to the web layer. Holds the ports, the
+//! configuration and the per-process cache of loaded tenants (no global state: one `Core` per
+//! server, passed explicitly).
+
+use crate::ports::{Clock, ScriptChecker, Store};
+use crate::tenant::TenantCtx;
+use sluice_crypto::password::{Argon2Params, PasswordHasher};
+use sluice_crypto::secretbox::SecretBox;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::RwLock;
+
+/// Configuration the domain needs, validated by the binary before it gets here.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// The public base URL of the default tenant, without a trailing slash
+    /// (`http://127.0.0.1:3000`). Issuers and audiences are derived from it.
+    pub public_url: String,
+    /// Tenants other than the default are served at `NAME.<base_domain>`.
+    pub base_domain: String,
+    pub default_tenant: String,
+    pub argon2: Argon2Params,
+}
+
+pub struct Core {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub sealer: SecretBox,
+    pub hasher: PasswordHasher,
+    pub scripts: Arc<dyn ScriptChecker>,
+    pub config: CoreConfig,
+    pub(crate) tenants: RwLock<HashMap<String, Arc<TenantCtx>>>,
+}
+
+impl Core {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        sealer: SecretBox,
+        scripts: Arc<dyn ScriptChecker>,
+        config: CoreConfig,
+    ) -> Result<Self, crate::CoreError> {
+        let hasher = PasswordHasher::new(config.argon2)?;
+        Ok(Core {
+            store,
+            clock,
+            sealer,
+            hasher,
+            scripts,
+            config,
+            tenants: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Unix seconds from the clock port.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// RFC 3339 timestamp with milliseconds, as Auth0 writes `created_at`.
+    pub fn now_rfc3339(&self) -> String {
+        rfc3339(self.now())
+    }
+}
+
+/// Formats unix seconds as `2026-11-27T09:00:00.000Z`.
+pub fn rfc3339(unix: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].000Z");
+    t.format(&f).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_formats_utc_with_millis() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20.000Z");
+    }
+}

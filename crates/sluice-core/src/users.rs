@@ -1,0 +1,458 @@
+//! Management API operations on users of database connections: create (argon2id on a blocking
+//! thread), get, search, by-email, patch (metadata merged one level deep, `null` removes a key),
+//! delete. Custom-database connections whose operations must run action scripts are refused
+//! here with a clear error until the script flows handle them.
+
+use crate::authz::Actor;
+use crate::error::CoreError;
+use crate::model::{UserOrigin, UserRecord};
+use crate::paging::{Listed, PageQuery};
+use crate::ports::{Page, StoreError, UserFilter};
+use crate::service::Core;
+use crate::tenant::TenantCtx;
+use crate::{ids, password_policy, user_query};
+use sluice_types::{Connection, Identity, JsonMap, User, UserCreate, UserPatch};
+
+fn not_found() -> CoreError {
+    CoreError::NotFound {
+        code: "inexistent_user",
+        message: "The user does not exist.".into(),
+    }
+}
+
+fn user_exists() -> CoreError {
+    CoreError::Conflict {
+        code: "auth0_idp_error",
+        message: "The user already exists.".into(),
+    }
+}
+
+/// A minimal, permissive email check (one `@`, something on both sides, no spaces).
+pub fn validate_email(email: &str) -> Result<(), CoreError> {
+    let ok = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::payload(format!(
+            "Object didn't pass validation for format email: {email}"
+        )))
+    }
+}
+
+fn validate_username(c: &Connection, username: &str) -> Result<(), CoreError> {
+    let v = c.body.options.as_ref().and_then(|o| o.validation.as_ref());
+    let min = v
+        .and_then(|v| v.pointer("/username/min"))
+        .and_then(|x| x.as_u64())
+        .unwrap_or(1) as usize;
+    let max = v
+        .and_then(|v| v.pointer("/username/max"))
+        .and_then(|x| x.as_u64())
+        .unwrap_or(15) as usize;
+    let len = username.chars().count();
+    let allowed = username
+        .chars()
+        .all(|ch| ch.is_ascii_alphanumeric() || "_+-.!#$'^`~@".contains(ch));
+    if len < min || len > max || !allowed {
+        return Err(CoreError::bad_request(format!(
+            "Username must be {min} to {max} characters of letters, digits and _+-.!#$'^`~@"
+        )));
+    }
+    Ok(())
+}
+
+fn is_custom(c: &Connection) -> bool {
+    c.body
+        .options
+        .as_ref()
+        .and_then(|o| o.enabled_database_customization)
+        .unwrap_or(false)
+}
+
+fn is_import(c: &Connection) -> bool {
+    c.body
+        .options
+        .as_ref()
+        .and_then(|o| o.import_mode)
+        .unwrap_or(false)
+}
+
+fn merge_metadata(target: &mut JsonMap, patch: JsonMap) {
+    for (k, v) in patch {
+        if v.is_null() {
+            target.remove(&k);
+        } else {
+            target.insert(k, v);
+        }
+    }
+}
+
+impl Core {
+    /// Hashes a password with argon2id on the blocking pool.
+    pub async fn password_hash(&self, password: String) -> Result<String, CoreError> {
+        let hasher = self.hasher.clone();
+        tokio::task::spawn_blocking(move || hasher.hash(&password))
+            .await
+            .map_err(|e| CoreError::internal(format!("hash task: {e}")))?
+            .map_err(CoreError::from)
+    }
+
+    async fn connection_for_users(
+        &self,
+        t: &TenantCtx,
+        name: &str,
+    ) -> Result<Connection, CoreError> {
+        self.connection_fetch_by_name(t, name)
+            .await?
+            .ok_or_else(|| CoreError::BadRequest {
+                code: "inexistent_connection",
+                message: "The connection does not exist.".into(),
+            })
+    }
+
+    pub async fn user_create(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        body: JsonMap,
+    ) -> Result<User, CoreError> {
+        actor.require("create:users")?;
+        let b: UserCreate =
+            serde_json::from_value(serde_json::Value::Object(body)).map_err(CoreError::payload)?;
+        let conn = self.connection_for_users(t, &b.connection).await?;
+        if is_custom(&conn) {
+            return Err(CoreError::BadRequest {
+                code: "operation_not_supported",
+                message: "Creating users through the Management API in a custom database connection runs its scripts, which this version of Sluice does not do yet".into(),
+            });
+        }
+        let email = b
+            .email
+            .as_deref()
+            .ok_or_else(|| CoreError::payload("Missing required property: email"))?;
+        validate_email(email)?;
+        let requires_username = conn
+            .body
+            .options
+            .as_ref()
+            .and_then(|o| o.requires_username)
+            .unwrap_or(false);
+        match (&b.username, requires_username) {
+            (Some(u), true) => validate_username(&conn, u)?,
+            (None, true) => return Err(CoreError::payload("Missing required property: username")),
+            (Some(_), false) => {
+                return Err(CoreError::bad_request(
+                    "Cannot set username for connection without requires_username",
+                ));
+            }
+            (None, false) => {}
+        }
+        let password = b
+            .password
+            .clone()
+            .ok_or_else(|| CoreError::payload("Missing required property: password"))?;
+        let policy = conn
+            .body
+            .options
+            .as_ref()
+            .and_then(|o| o.password_policy.clone())
+            .unwrap_or_else(|| "none".into());
+        password_policy::check(&policy, &password)?;
+        let raw_id = match b.user_id.as_deref() {
+            Some(id) if id.is_empty() || id.len() > 255 || id.contains('|') => {
+                return Err(CoreError::payload(
+                    "user_id must be 1-255 characters without '|'",
+                ));
+            }
+            Some(id) => id.to_string(),
+            None => ids::user_raw_id(),
+        };
+        let hash = self.password_hash(password).await?;
+        let email = email.to_lowercase();
+        let now = self.now_rfc3339();
+        let profile = User {
+            user_id: format!("auth0|{raw_id}"),
+            email: Some(email.clone()),
+            email_verified: b.email_verified.unwrap_or(false),
+            username: b.username.clone(),
+            phone_number: b.phone_number,
+            phone_verified: b.phone_verified,
+            name: b.name.or_else(|| Some(email.clone())),
+            nickname: b
+                .nickname
+                .or_else(|| email.split('@').next().map(str::to_string)),
+            given_name: b.given_name,
+            family_name: b.family_name,
+            picture: b.picture,
+            created_at: now.clone(),
+            updated_at: now,
+            identities: vec![Identity {
+                connection: conn.body.name.clone().unwrap_or_default(),
+                user_id: raw_id,
+                provider: "auth0".into(),
+                is_social: false,
+                access_token: None,
+                refresh_token: None,
+            }],
+            user_metadata: b.user_metadata.unwrap_or_default(),
+            app_metadata: b.app_metadata.unwrap_or_default(),
+            last_login: None,
+            last_ip: None,
+            logins_count: 0,
+            blocked: b.blocked,
+        };
+        let record = UserRecord {
+            tenant_id: t.id.clone(),
+            connection: conn.body.name.clone().unwrap_or_default(),
+            email_key: Some(email),
+            username_key: b.username.as_deref().map(str::to_lowercase),
+            profile: profile.clone(),
+            password_hash: Some(hash),
+            origin: UserOrigin::Local,
+        };
+        self.store.user_insert(&record).await.map_err(|e| match e {
+            StoreError::Conflict(_) => user_exists(),
+            other => other.into(),
+        })?;
+        Ok(profile)
+    }
+
+    pub async fn user_get(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        user_id: &str,
+    ) -> Result<User, CoreError> {
+        actor.require("read:users")?;
+        Ok(self
+            .store
+            .user_fetch(&t.id, user_id)
+            .await?
+            .ok_or_else(not_found)?
+            .profile)
+    }
+
+    /// `GET /api/v2/users` with `q` (see [`user_query`]) or `connection`.
+    pub async fn user_list(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        q: Option<&str>,
+        connection: Option<&str>,
+        paging: PageQuery,
+    ) -> Result<Listed<User>, CoreError> {
+        actor.require("read:users")?;
+        let page = paging.to_page()?;
+        let mut filter = match q {
+            Some(q) if !q.trim().is_empty() => user_query::parse(q)?,
+            _ => UserFilter::default(),
+        };
+        if let Some(c) = connection {
+            filter.connection = Some(c.to_string());
+        }
+        let (rows, total) = self.store.user_search(&t.id, &filter, page).await?;
+        Ok(Listed {
+            items: rows.into_iter().map(|r| r.profile).collect(),
+            start: page.offset,
+            limit: page.limit,
+            total,
+            include_totals: paging.include_totals,
+        })
+    }
+
+    /// `GET /api/v2/users-by-email`: every user with this email, case-insensitively.
+    pub async fn user_list_by_email(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        email: &str,
+    ) -> Result<Vec<User>, CoreError> {
+        actor.require("read:users")?;
+        if email.is_empty() {
+            return Err(CoreError::bad_query(
+                "Query validation error: Missing required property: email",
+            ));
+        }
+        let filter = UserFilter {
+            email: Some(email.to_string()),
+            ..Default::default()
+        };
+        let (rows, _) = self
+            .store
+            .user_search(
+                &t.id,
+                &filter,
+                Page {
+                    offset: 0,
+                    limit: 100,
+                },
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.profile).collect())
+    }
+
+    pub async fn user_update(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        user_id: &str,
+        body: JsonMap,
+    ) -> Result<User, CoreError> {
+        let metadata_only = body
+            .keys()
+            .all(|k| k == "app_metadata" || k == "user_metadata");
+        if metadata_only {
+            actor.require_any(&["update:users", "update:users_app_metadata"])?;
+        } else {
+            actor.require("update:users")?;
+        }
+        let p: UserPatch = serde_json::from_value(serde_json::Value::Object(body.clone()))
+            .map_err(CoreError::payload)?;
+        let mut r = self
+            .store
+            .user_fetch(&t.id, user_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let conn = self.connection_for_users(t, &r.connection).await?;
+        let scripted = is_custom(&conn) && !is_import(&conn);
+        if scripted
+            && body
+                .keys()
+                .any(|k| !["app_metadata", "user_metadata", "blocked"].contains(&k.as_str()))
+        {
+            return Err(CoreError::bad_request(
+                "Users of a custom database connection without import mode can only have app_metadata, user_metadata and blocked updated",
+            ));
+        }
+        if let Some(e) = p.email {
+            validate_email(&e)?;
+            let e = e.to_lowercase();
+            r.email_key = Some(e.clone());
+            r.profile.email = Some(e);
+            r.profile.email_verified = p.email_verified.unwrap_or(false);
+        } else if let Some(v) = p.email_verified {
+            r.profile.email_verified = v;
+        }
+        if let Some(u) = p.username {
+            if !conn
+                .body
+                .options
+                .as_ref()
+                .and_then(|o| o.requires_username)
+                .unwrap_or(false)
+            {
+                return Err(CoreError::bad_request(
+                    "Cannot set username for connection without requires_username",
+                ));
+            }
+            validate_username(&conn, &u)?;
+            r.username_key = Some(u.to_lowercase());
+            r.profile.username = Some(u);
+        }
+        if let Some(pw) = p.password {
+            let policy = conn
+                .body
+                .options
+                .as_ref()
+                .and_then(|o| o.password_policy.clone())
+                .unwrap_or_else(|| "none".into());
+            password_policy::check(&policy, &pw)?;
+            r.password_hash = Some(self.password_hash(pw).await?);
+        }
+        macro_rules! set { ($($f:ident),*) => { $( if p.$f.is_some() { r.profile.$f = p.$f; } )* } }
+        set!(
+            phone_number,
+            phone_verified,
+            given_name,
+            family_name,
+            name,
+            nickname,
+            picture,
+            blocked
+        );
+        if let Some(m) = p.user_metadata {
+            merge_metadata(&mut r.profile.user_metadata, m);
+        }
+        if let Some(m) = p.app_metadata {
+            merge_metadata(&mut r.profile.app_metadata, m);
+        }
+        r.profile.updated_at = self.now_rfc3339();
+        let updated = self.store.user_update(&r).await.map_err(|e| match e {
+            StoreError::Conflict(_) => user_exists(),
+            other => other.into(),
+        })?;
+        if !updated {
+            return Err(not_found());
+        }
+        Ok(r.profile)
+    }
+
+    pub async fn user_delete(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        user_id: &str,
+    ) -> Result<(), CoreError> {
+        actor.require("delete:users")?;
+        let r = self
+            .store
+            .user_fetch(&t.id, user_id)
+            .await?
+            .ok_or_else(not_found)?;
+        if let Some(conn) = self.connection_fetch_by_name(t, &r.connection).await?
+            && is_custom(&conn)
+            && !is_import(&conn)
+        {
+            return Err(CoreError::BadRequest {
+                code: "operation_not_supported",
+                message: "Deleting a user of a custom database connection runs its delete script, which this version of Sluice does not do yet".into(),
+            });
+        }
+        self.store.user_delete(&t.id, user_id).await?;
+        Ok(())
+    }
+
+    /// Verifies a user's password (argon2id on the blocking pool). For the login flows.
+    pub async fn user_password_matches(
+        &self,
+        r: &UserRecord,
+        password: String,
+    ) -> Result<bool, CoreError> {
+        let Some(hash) = r.password_hash.clone() else {
+            return Ok(false);
+        };
+        let hasher = self.hasher.clone();
+        tokio::task::spawn_blocking(move || hasher.verify(&password, &hash))
+            .await
+            .map_err(|e| CoreError::internal(format!("verify task: {e}")))?
+            .map_err(CoreError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_need_one_at_and_no_spaces() {
+        assert!(validate_email("a@b.c").is_ok());
+        for bad in ["", "ab", "@b", "a@", "a b@c", "a@b@c"] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn metadata_merge_is_one_level_and_null_removes() {
+        let mut m: JsonMap = serde_json::from_str(r#"{"a":1,"b":{"x":1},"c":3}"#).unwrap();
+        merge_metadata(
+            &mut m,
+            serde_json::from_str(r#"{"b":{"y":2},"c":null,"d":4}"#).unwrap(),
+        );
+        assert_eq!(
+            serde_json::Value::Object(m),
+            serde_json::json!({"a":1,"b":{"y":2},"d":4})
+        );
+    }
+}

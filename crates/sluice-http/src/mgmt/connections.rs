@@ -1,0 +1,75 @@
+//! `/api/v2/connections` handlers.
+
+use super::{ListParams, listed};
+use crate::AppState;
+use crate::error::ApiResult;
+use crate::extract::{JsonObject, Mgmt, Q};
+use axum::Json;
+use axum::extract::{Path, State};
+use http::StatusCode;
+use serde::Deserialize;
+use sluice_types::Connection;
+
+#[derive(Debug, Deserialize)]
+pub struct ConnectionQuery {
+    #[serde(flatten)]
+    pub list: ListParams,
+    pub name: Option<String>,
+    /// Only `auth0` connections exist; other strategies list nothing.
+    pub strategy: Option<String>,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    m: Mgmt,
+    Q(q): Q<ConnectionQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let mut l = s
+        .core
+        .connection_list(&m.t, &m.actor, q.name.as_deref(), q.list.paging())
+        .await?;
+    if let Some(strategy) = q.strategy.as_deref() {
+        l.items
+            .retain(|c| c.body.strategy.as_deref() == Some(strategy));
+    }
+    Ok(Json(listed("connections", l)))
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    m: Mgmt,
+    JsonObject(b): JsonObject,
+) -> ApiResult<(StatusCode, Json<Connection>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.core.connection_create(&m.t, &m.actor, b).await?),
+    ))
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    m: Mgmt,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Connection>> {
+    Ok(Json(s.core.connection_get(&m.t, &m.actor, &id).await?))
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    m: Mgmt,
+    Path(id): Path<String>,
+    JsonObject(b): JsonObject,
+) -> ApiResult<Json<Connection>> {
+    Ok(Json(
+        s.core.connection_update(&m.t, &m.actor, &id, b).await?,
+    ))
+}
+
+pub async fn remove(
+    State(s): State<AppState>,
+    m: Mgmt,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.core.connection_delete(&m.t, &m.actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

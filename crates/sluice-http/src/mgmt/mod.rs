@@ -1,0 +1,288 @@
+//! The Management API (`/api/v2/...`) in Auth0's shapes. [`ROUTES`] is the one list of its
+//! operations: the router is built from it and so is the OpenAPI document, so neither can miss
+//! an operation the other has. Authorization is checked in sluice-core, first thing in each
+//! operation; `scope` here documents it.
+
+pub mod client_grants;
+pub mod clients;
+pub mod connections;
+pub mod resource_servers;
+pub mod users;
+
+use crate::AppState;
+use crate::extract::{de_bool, de_opt_i64};
+use axum::Router;
+use axum::routing::MethodRouter;
+use serde::Deserialize;
+use sluice_core::paging::{Listed, PageQuery};
+
+/// One Management API operation.
+pub struct Route {
+    pub method: &'static str,
+    /// Path in OpenAPI/axum template syntax, e.g. `/api/v2/clients/{id}`.
+    pub path: &'static str,
+    /// The scope that allows it (any one of these).
+    pub scopes: &'static [&'static str],
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub handler: fn() -> MethodRouter<AppState>,
+}
+
+macro_rules! route {
+    ($m:literal, $path:literal, [$($s:literal),*], $tag:literal, $summary:literal, $method:ident($h:path)) => {
+        Route { method: $m, path: $path, scopes: &[$($s),*], summary: $summary, tag: $tag, handler: || axum::routing::$method($h) }
+    };
+}
+
+pub const ROUTES: &[Route] = &[
+    route!(
+        "GET",
+        "/api/v2/clients",
+        ["read:clients", "read:client_keys"],
+        "clients",
+        "List clients",
+        get(clients::list)
+    ),
+    route!(
+        "POST",
+        "/api/v2/clients",
+        ["create:clients"],
+        "clients",
+        "Create a client",
+        post(clients::create)
+    ),
+    route!(
+        "GET",
+        "/api/v2/clients/{id}",
+        ["read:clients", "read:client_keys"],
+        "clients",
+        "Get a client",
+        get(clients::get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v2/clients/{id}",
+        ["update:clients"],
+        "clients",
+        "Update a client",
+        patch(clients::update)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/clients/{id}",
+        ["delete:clients"],
+        "clients",
+        "Delete a client",
+        delete(clients::remove)
+    ),
+    route!(
+        "POST",
+        "/api/v2/clients/{id}/rotate-secret",
+        ["update:client_keys"],
+        "clients",
+        "Rotate a client secret",
+        post(clients::rotate_secret)
+    ),
+    route!(
+        "GET",
+        "/api/v2/connections",
+        ["read:connections"],
+        "connections",
+        "List connections",
+        get(connections::list)
+    ),
+    route!(
+        "POST",
+        "/api/v2/connections",
+        ["create:connections"],
+        "connections",
+        "Create a connection",
+        post(connections::create)
+    ),
+    route!(
+        "GET",
+        "/api/v2/connections/{id}",
+        ["read:connections"],
+        "connections",
+        "Get a connection",
+        get(connections::get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v2/connections/{id}",
+        ["update:connections"],
+        "connections",
+        "Update a connection",
+        patch(connections::update)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/connections/{id}",
+        ["delete:connections"],
+        "connections",
+        "Delete a connection",
+        delete(connections::remove)
+    ),
+    route!(
+        "GET",
+        "/api/v2/resource-servers",
+        ["read:resource_servers"],
+        "resource-servers",
+        "List APIs",
+        get(resource_servers::list)
+    ),
+    route!(
+        "POST",
+        "/api/v2/resource-servers",
+        ["create:resource_servers"],
+        "resource-servers",
+        "Create an API",
+        post(resource_servers::create)
+    ),
+    route!(
+        "GET",
+        "/api/v2/resource-servers/{id}",
+        ["read:resource_servers"],
+        "resource-servers",
+        "Get an API",
+        get(resource_servers::get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v2/resource-servers/{id}",
+        ["update:resource_servers"],
+        "resource-servers",
+        "Update an API",
+        patch(resource_servers::update)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/resource-servers/{id}",
+        ["delete:resource_servers"],
+        "resource-servers",
+        "Delete an API",
+        delete(resource_servers::remove)
+    ),
+    route!(
+        "GET",
+        "/api/v2/client-grants",
+        ["read:client_grants"],
+        "client-grants",
+        "List client grants",
+        get(client_grants::list)
+    ),
+    route!(
+        "POST",
+        "/api/v2/client-grants",
+        ["create:client_grants"],
+        "client-grants",
+        "Create a client grant",
+        post(client_grants::create)
+    ),
+    route!(
+        "PATCH",
+        "/api/v2/client-grants/{id}",
+        ["update:client_grants"],
+        "client-grants",
+        "Update a client grant",
+        patch(client_grants::update)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/client-grants/{id}",
+        ["delete:client_grants"],
+        "client-grants",
+        "Delete a client grant",
+        delete(client_grants::remove)
+    ),
+    route!(
+        "GET",
+        "/api/v2/users",
+        ["read:users"],
+        "users",
+        "List or search users",
+        get(users::list)
+    ),
+    route!(
+        "POST",
+        "/api/v2/users",
+        ["create:users"],
+        "users",
+        "Create a user",
+        post(users::create)
+    ),
+    route!(
+        "GET",
+        "/api/v2/users/{id}",
+        ["read:users"],
+        "users",
+        "Get a user",
+        get(users::get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v2/users/{id}",
+        ["update:users", "update:users_app_metadata"],
+        "users",
+        "Update a user",
+        patch(users::update)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/users/{id}",
+        ["delete:users"],
+        "users",
+        "Delete a user",
+        delete(users::remove)
+    ),
+    route!(
+        "GET",
+        "/api/v2/users-by-email",
+        ["read:users"],
+        "users",
+        "Find users by email",
+        get(users::by_email)
+    ),
+];
+
+pub fn router() -> Router<AppState> {
+    ROUTES.iter().fold(Router::new(), |r, route| {
+        r.route(route.path, (route.handler)())
+    })
+}
+
+/// Paging parameters shared by list operations.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    pub page: Option<i64>,
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    pub per_page: Option<i64>,
+    #[serde(default, deserialize_with = "de_bool")]
+    pub include_totals: bool,
+}
+
+impl ListParams {
+    pub fn paging(&self) -> PageQuery {
+        PageQuery {
+            page: self.page,
+            per_page: self.per_page,
+            include_totals: self.include_totals,
+        }
+    }
+}
+
+/// A list as Auth0 returns it: a plain array, or `{<key>: [...], start, limit, total}` with
+/// `include_totals=true`.
+pub fn listed<T: serde::Serialize>(key: &str, l: Listed<T>) -> serde_json::Value {
+    let items = serde_json::to_value(&l.items).unwrap_or_else(|_| serde_json::json!([]));
+    if !l.include_totals {
+        return items;
+    }
+    let mut m = serde_json::Map::new();
+    m.insert(key.into(), items);
+    m.insert("start".into(), l.start.into());
+    m.insert("limit".into(), l.limit.into());
+    m.insert("total".into(), l.total.into());
+    serde_json::Value::Object(m)
+}

@@ -1,0 +1,119 @@
+//! sqlx implementations of sluice-core's store ports for SQLite (the embedded default) and
+//! PostgreSQL (many stateless nodes). One SQL text serves both backends (`$n` parameters,
+//! portable DDL); [`dispatch!`] runs it on whichever pool is configured, so no query is written
+//! twice.
+//!
+//! Modules: [`schema`] (migrations), [`tenants`], [`docs`] (Management API resources as JSON
+//! documents), [`users`], [`testdb`] (throw-away PostgreSQL databases for tests).
+
+pub mod docs;
+pub mod schema;
+pub mod tenants;
+pub mod testdb;
+pub mod users;
+
+use sluice_core::ports::{Store, StoreError, StoreResult};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The configured database.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same code against whichever pool is configured: `dispatch!(self, |p| expr)` where
+/// `p` is `&SqlitePool` or `&PgPool`.
+#[macro_export]
+macro_rules! dispatch {
+    ($store:expr, |$p:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite($p) => $body,
+            $crate::Pool::Postgres($p) => $body,
+        }
+    };
+}
+
+/// The store: a pool and the backend it talks to.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pub pool: Pool,
+}
+
+/// Maps a driver error to the port's error: unique violations are conflicts, connection
+/// problems make the store unavailable.
+pub(crate) fn map_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(what.to_string())
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+impl SqlStore {
+    /// Connects to `sqlite://path` (created if missing, WAL) or `postgres://...` and applies
+    /// the schema.
+    pub async fn connect(url: &str) -> StoreResult<SqlStore> {
+        let pool = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Other(format!("invalid SQLite URL: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await
+                .map_err(map_err("database"))?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await
+                .map_err(map_err("database"))?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::Other(
+                "database URL must start with sqlite:// or postgres://".into(),
+            ));
+        };
+        let store = SqlStore { pool };
+        schema::migrate(&store).await?;
+        Ok(store)
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        dispatch!(self, |p| p.close().await)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        dispatch!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ())
+            .map_err(map_err("database")))
+    }
+}

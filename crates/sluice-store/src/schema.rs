@@ -1,0 +1,74 @@
+//! The schema, as ordered migrations in portable SQL (TEXT, BIGINT; no backend-specific types),
+//! recorded in `sluice_migrations`. On PostgreSQL an advisory lock serialises nodes that start
+//! at the same time.
+
+use crate::{SqlStore, dispatch, map_err};
+use sluice_core::ports::StoreResult;
+
+/// `(version, statements)`; append only, never edit a released one.
+pub const MIGRATIONS: &[(i64, &[&str])] = &[(
+    1,
+    &[
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, settings TEXT NOT NULL)",
+        "CREATE TABLE signing_keys (tenant_id TEXT NOT NULL, kid TEXT NOT NULL, sealed_pkcs8 TEXT NOT NULL, created_at BIGINT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (tenant_id, kid))",
+        "CREATE TABLE docs (tenant_id TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, doc_key TEXT NOT NULL, ref_id TEXT, body TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, kind, id), UNIQUE (tenant_id, kind, doc_key))",
+        "CREATE INDEX docs_ref ON docs (tenant_id, kind, ref_id)",
+        "CREATE TABLE users (tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, connection TEXT NOT NULL, email_key TEXT, username_key TEXT, body TEXT NOT NULL, password_hash TEXT, origin TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, user_id), UNIQUE (tenant_id, connection, email_key), UNIQUE (tenant_id, connection, username_key))",
+        "CREATE INDEX users_email ON users (tenant_id, email_key)",
+    ],
+)];
+
+const LOCK_ID: i64 = 0x51_u64 as i64 * 1_000_003;
+
+pub async fn migrate(store: &SqlStore) -> StoreResult<()> {
+    dispatch!(store, |p| {
+        let mut conn = p.acquire().await.map_err(map_err("database"))?;
+        if store.backend() == "postgres" {
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(LOCK_ID)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_err("lock"))?;
+        }
+        let result: StoreResult<()> = async {
+            sqlx::query("CREATE TABLE IF NOT EXISTS sluice_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+                .execute(&mut *conn)
+                .await
+                .map_err(map_err("migration"))?;
+            let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM sluice_migrations")
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err("migration"))?;
+            for (version, statements) in MIGRATIONS {
+                if done.contains(version) {
+                    continue;
+                }
+                let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(map_err("migration"))?;
+                for s in *statements {
+                    sqlx::query(*s).execute(&mut *tx).await.map_err(map_err("migration"))?;
+                }
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0);
+                sqlx::query("INSERT INTO sluice_migrations (version, applied_at) VALUES ($1, $2)")
+                    .bind(*version)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err("migration"))?;
+                tx.commit().await.map_err(map_err("migration"))?;
+                tracing::info!(version, "applied store migration");
+            }
+            Ok(())
+        }
+        .await;
+        if store.backend() == "postgres" {
+            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(LOCK_ID)
+                .execute(&mut *conn)
+                .await;
+        }
+        result
+    })
+}

@@ -1,0 +1,168 @@
+//! `UserStore`: users with their lookup keys (lower-cased email and username, unique within a
+//! connection) beside the JSON profile; the password hash in its own column.
+
+use crate::{SqlStore, dispatch, map_err};
+use sluice_core::model::{UserOrigin, UserRecord};
+use sluice_core::ports::{Page, StoreError, StoreResult, UserFilter, UserStore};
+use sqlx::Row;
+
+const COLUMNS: &str =
+    "tenant_id, user_id, connection, email_key, username_key, body, password_hash, origin";
+
+fn user_from_row<R: Row>(r: &R) -> StoreResult<UserRecord>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let e = |e: sqlx::Error| StoreError::Other(e.to_string());
+    let body: String = r.try_get("body").map_err(e)?;
+    let origin: String = r.try_get("origin").map_err(e)?;
+    Ok(UserRecord {
+        tenant_id: r.try_get("tenant_id").map_err(e)?,
+        connection: r.try_get("connection").map_err(e)?,
+        email_key: r.try_get("email_key").map_err(e)?,
+        username_key: r.try_get("username_key").map_err(e)?,
+        password_hash: r.try_get("password_hash").map_err(e)?,
+        profile: serde_json::from_str(&body)
+            .map_err(|e| StoreError::Other(format!("corrupt user: {e}")))?,
+        origin: serde_json::from_str::<UserOrigin>(&origin)
+            .map_err(|e| StoreError::Other(format!("corrupt origin: {e}")))?,
+    })
+}
+
+fn encode(u: &UserRecord) -> StoreResult<(String, String)> {
+    let body = serde_json::to_string(&u.profile).map_err(|e| StoreError::Other(e.to_string()))?;
+    let origin = serde_json::to_string(&u.origin).map_err(|e| StoreError::Other(e.to_string()))?;
+    Ok((body, origin))
+}
+
+#[async_trait::async_trait]
+impl UserStore for SqlStore {
+    async fn user_insert(&self, u: &UserRecord) -> StoreResult<()> {
+        let (body, origin) = encode(u)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        dispatch!(self, |p| {
+            sqlx::query(
+            "INSERT INTO users (tenant_id, user_id, connection, email_key, username_key, body, password_hash, origin, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )
+        .bind(&u.tenant_id)
+        .bind(&u.profile.user_id)
+        .bind(&u.connection)
+        .bind(&u.email_key)
+        .bind(&u.username_key)
+        .bind(&body)
+        .bind(&u.password_hash)
+        .bind(&origin)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ())
+        .map_err(map_err("user"))
+        })
+    }
+
+    async fn user_fetch(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<UserRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND user_id = $2");
+        dispatch!(self, |p| {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(tenant_id)
+                .bind(user_id)
+                .fetch_optional(p)
+                .await
+                .map_err(map_err("user"))?;
+            row.as_ref().map(user_from_row).transpose()
+        })
+    }
+
+    async fn user_search(
+        &self,
+        tenant_id: &str,
+        f: &UserFilter,
+        page: Page,
+    ) -> StoreResult<(Vec<UserRecord>, i64)> {
+        let mut clauses = vec!["tenant_id = $1".to_string()];
+        let mut binds: Vec<String> = vec![tenant_id.to_string()];
+        let mut add = |col: &str, v: String| {
+            binds.push(v);
+            clauses.push(format!("{col} = ${}", binds.len()));
+        };
+        if let Some(v) = &f.email {
+            add("email_key", v.to_lowercase());
+        }
+        if let Some(v) = &f.username {
+            add("username_key", v.to_lowercase());
+        }
+        if let Some(v) = &f.connection {
+            add("connection", v.clone());
+        }
+        if let Some(v) = &f.user_id {
+            add("user_id", v.clone());
+        }
+        let filter = clauses.join(" AND ");
+        let n = binds.len();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY created_at, user_id LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM users WHERE {filter}");
+        dispatch!(self, |p| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            let mut c = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.as_str()));
+            for b in &binds {
+                q = q.bind(b);
+                c = c.bind(b);
+            }
+            let rows = q
+                .bind(page.limit.min(1_000_000))
+                .bind(page.offset)
+                .fetch_all(p)
+                .await
+                .map_err(map_err("user"))?;
+            let total = c.fetch_one(p).await.map_err(map_err("user"))?;
+            Ok((
+                rows.iter()
+                    .map(user_from_row)
+                    .collect::<StoreResult<Vec<_>>>()?,
+                total,
+            ))
+        })
+    }
+
+    async fn user_update(&self, u: &UserRecord) -> StoreResult<bool> {
+        let (body, origin) = encode(u)?;
+        dispatch!(self, |p| {
+            sqlx::query(
+            "UPDATE users SET connection = $3, email_key = $4, username_key = $5, body = $6, password_hash = $7, origin = $8 WHERE tenant_id = $1 AND user_id = $2"
+        )
+        .bind(&u.tenant_id)
+        .bind(&u.profile.user_id)
+        .bind(&u.connection)
+        .bind(&u.email_key)
+        .bind(&u.username_key)
+        .bind(&body)
+        .bind(&u.password_hash)
+        .bind(&origin)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected() > 0)
+        .map_err(map_err("user"))
+        })
+    }
+
+    async fn user_delete(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool> {
+        dispatch!(self, |p| sqlx::query(
+            "DELETE FROM users WHERE tenant_id = $1 AND user_id = $2"
+        )
+        .bind(tenant_id)
+        .bind(user_id)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected() > 0)
+        .map_err(map_err("user")))
+    }
+}

@@ -1,0 +1,118 @@
+//! The command line: `sluice serve` and `sluice tenants create|list`.
+
+use crate::config::{ConfigArgs, Settings};
+use crate::server;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Sluice: an Auth0-compatible identity server with custom database connections"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server
+    Serve(ConfigArgs),
+    /// Manage tenants
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Create a tenant with its signing key and a Management API client; prints its credentials
+    Create {
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List tenants
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+fn settings(args: &ConfigArgs) -> Result<Settings, String> {
+    Settings::load(args, &|k| std::env::var(k).ok())
+        .map_err(|errs| format!("invalid configuration:\n  - {}", errs.join("\n  - ")))
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().with_current_span(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => {
+            let s = settings(&args)?;
+            init_logging(s.log_json);
+            let running = server::start(s).await.map_err(|e| e.to_string())?;
+            let trigger = running.shutdown_trigger();
+            tokio::spawn(async move {
+                server::shutdown_signal().await;
+                tracing::info!("shutting down");
+                let _ = trigger.send(true);
+            });
+            running.wait().await;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Tenants { command } => match command {
+            TenantsCommand::Create { name, config } => {
+                let s = settings(&config)?;
+                sluice_core::tenant::validate_tenant_name(&name).map_err(|e| e.to_string())?;
+                let public = s
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", s.listen));
+                let core = server::build_core(&s, public)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if core
+                    .store
+                    .tenant_fetch_by_name(&name)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_some()
+                {
+                    return Err(format!("tenant '{name}' already exists"));
+                }
+                let doc = crate::bootstrap::bootstrap_one(&core, &s, &name, None).await?;
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                Ok(())
+            }
+            TenantsCommand::List { config } => {
+                let s = settings(&config)?;
+                let public = s
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", s.listen));
+                let core = server::build_core(&s, public)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for t in core.store.tenant_list().await.map_err(|e| e.to_string())? {
+                    println!("{}\t{}", t.name, core.tenant_base_url(&t.name));
+                }
+                Ok(())
+            }
+        },
+    }
+}

@@ -1,0 +1,238 @@
+//! Composition root: opens the store, loads the encryption key, builds the core with the script
+//! checker and system clock, bootstraps tenants, and serves the router over HTTP or HTTPS with
+//! graceful shutdown.
+
+use crate::bootstrap;
+use crate::config::Settings;
+use rustls::pki_types::pem::PemObject;
+use sluice_core::ports::Clock;
+use sluice_core::{Core, CoreConfig};
+use sluice_crypto::secretbox::SecretBox;
+use sluice_store::SqlStore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The real clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// Start-up failures, each with a message for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Store(String),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Opens the store and builds the core for `settings` (also used by the CLI's tenant commands).
+pub async fn build_core(settings: &Settings, public_url: String) -> Result<Arc<Core>, StartError> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+        StartError::Config(format!("data dir {}: {e}", settings.data_dir.display()))
+    })?;
+    let store = SqlStore::connect(&settings.database_url)
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))?;
+    let sealer = match &settings.encryption_key {
+        Some(k) => SecretBox::from_base64(k)
+            .map_err(|e| StartError::Config(format!("SLUICE_ENCRYPTION_KEY: {e}")))?,
+        None => bootstrap::load_or_create_key(&settings.data_dir).map_err(StartError::Config)?,
+    };
+    let base_domain = settings
+        .base_domain
+        .clone()
+        .unwrap_or_else(|| default_base_domain(&public_url));
+    let config = CoreConfig {
+        public_url,
+        base_domain,
+        default_tenant: settings.default_tenant.clone(),
+        argon2: settings.argon2,
+    };
+    let core = Core::new(
+        Arc::new(store),
+        Arc::new(SystemClock),
+        sealer,
+        Arc::new(sluice_scripts::SyntaxChecker),
+        config,
+    )
+    .map_err(|e| StartError::Other(e.to_string()))?;
+    Ok(Arc::new(core))
+}
+
+/// The public URL's host when it is a name (not an IP address), else `localhost`.
+fn default_base_domain(public_url: &str) -> String {
+    match url::Url::parse(public_url)
+        .ok()
+        .and_then(|u| u.domain().map(str::to_string))
+    {
+        Some(d) => d,
+        None => "localhost".into(),
+    }
+}
+
+/// A server that is listening.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub public_url: String,
+    pub core: Arc<Core>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish (up to 30 s), and waits.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops (after a signal or `shutdown`).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+
+    /// A sender that triggers graceful shutdown.
+    pub fn shutdown_trigger(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Binds, bootstraps and starts serving in the background.
+pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
+    let listener = std::net::TcpListener::bind(settings.listen)
+        .map_err(|e| StartError::Bind(settings.listen, e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| StartError::Bind(settings.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(settings.listen, e))?;
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let core = build_core(&settings, public_url.clone()).await?;
+    bootstrap::bootstrap_all(&core, &settings)
+        .await
+        .map_err(StartError::Other)?;
+    let app = sluice_http::router(sluice_http::AppState::new(core.clone()));
+    let (tx, mut rx) = watch::channel(false);
+    let task = match &settings.tls {
+        None => {
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| StartError::Bind(addr, e))?;
+            tokio::spawn(async move {
+                let stop = async move {
+                    let _ = rx.wait_for(|v| *v).await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!(error = %e, "server error");
+                }
+            })
+        }
+        Some((cert, key)) => {
+            let config = tls_config(cert, key).await?;
+            let handle = axum_server::Handle::new();
+            let h2 = handle.clone();
+            tokio::spawn(async move {
+                let _ = rx.wait_for(|v| *v).await;
+                h2.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            let server = axum_server::from_tcp_rustls(listener, config)
+                .map_err(|e| StartError::Bind(addr, e))?;
+            tokio::spawn(async move {
+                if let Err(e) = server.handle(handle).serve(app.into_make_service()).await {
+                    tracing::error!(error = %e, "server error");
+                }
+            })
+        }
+    };
+    tracing::info!(%addr, %public_url, backend = core_backend(&settings), "sluice listening");
+    Ok(RunningServer {
+        addr,
+        public_url,
+        core,
+        shutdown: tx,
+        task,
+    })
+}
+
+fn core_backend(s: &Settings) -> &'static str {
+    if s.database_url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    }
+}
+
+async fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<axum_server::tls_rustls::RustlsConfig, StartError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let certs = std::fs::read(cert)
+        .map_err(|e| StartError::Config(format!("tls cert {}: {e}", cert.display())))?;
+    let key_pem = std::fs::read(key)
+        .map_err(|e| StartError::Config(format!("tls key {}: {e}", key.display())))?;
+    let chain: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(&certs)
+        .collect::<Result<_, _>>()
+        .map_err(|e| StartError::Config(format!("tls cert {}: {e:?}", cert.display())))?;
+    let private = rustls::pki_types::PrivateKeyDer::from_pem_slice(&key_pem)
+        .map_err(|e| StartError::Config(format!("tls key {}: {e:?}", key.display())))?;
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StartError::Config(format!("tls: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(chain, private)
+        .map_err(|e| StartError::Config(format!("tls: {e}")))?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(axum_server::tls_rustls::RustlsConfig::from_config(
+        Arc::new(cfg),
+    ))
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

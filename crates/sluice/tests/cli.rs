@@ -1,0 +1,387 @@
+//! The `sluice` binary as an operator runs it: first start writes bootstrap credentials (mode
+//! 0600) that work; fixed credentials from the environment are idempotent across restarts;
+//! SIGTERM stops it cleanly; bad configuration is reported all at once; `sluice tenants create`
+//! makes a tenant reachable by its host name.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    for k in [
+        "SLUICE_BOOTSTRAP_CLIENT_ID",
+        "SLUICE_BOOTSTRAP_CLIENT_SECRET",
+        "SLUICE_DATABASE_URL",
+        "SLUICE_CONFIG",
+        "SLUICE_LISTEN",
+        "SLUICE_PUBLIC_URL",
+        "SLUICE_ENCRYPTION_KEY",
+        "SLUICE_DATA_DIR",
+    ] {
+        c.env_remove(k);
+    }
+    c
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "sluice-cli-{tag}-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A running `sluice serve`; killed on drop if still running.
+struct Proc {
+    child: Child,
+    addr: String,
+}
+
+impl Proc {
+    fn start(data_dir: &Path, envs: &[(&str, &str)]) -> Proc {
+        let mut cmd = bin();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("\"addr\":\"") {
+                    let rest = &line[i + 8..];
+                    let _ = tx.send(rest[..rest.find('"').unwrap()].to_string());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server reports its address");
+        Proc { child, addr }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sends SIGTERM and waits; returns whether the exit was clean.
+    fn terminate(mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.success();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn token(
+    url: &str,
+    host: Option<&str>,
+    id: &str,
+    secret: &str,
+    audience: &str,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new().post(format!("{url}/oauth/token"));
+    if let Some(h) = host {
+        req = req.header("host", h);
+    }
+    let r = req
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+            ("audience", audience),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn first_start_writes_private_bootstrap_credentials_that_work() {
+    let dir = temp_dir("first");
+    let p = Proc::start(&dir, &[]);
+    let path = dir.join("bootstrap-credentials.json");
+    let creds: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::metadata(dir.join("encryption.key"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    let audience = format!("{}/api/v2/", p.url());
+    assert_eq!(creds["audience"], audience.as_str());
+    let (st, t) = token(
+        &p.url(),
+        None,
+        creds["client_id"].as_str().unwrap(),
+        creds["client_secret"].as_str().unwrap(),
+        &audience,
+    )
+    .await;
+    assert_eq!(st, 200, "{t}");
+    let scope = t["scope"].as_str().unwrap();
+    assert!(scope.contains("create:connections") && scope.contains("read:users"));
+    // The token verifies against the published JWKS.
+    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", p.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys: Vec<_> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            sluice_crypto::keys::VerifyingKey::from_jwk(&serde_json::from_value(k.clone()).unwrap())
+                .unwrap()
+        })
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let v = sluice_crypto::jwt::Validation {
+        issuer: &format!("{}/", p.url()),
+        audience: &audience,
+        now,
+        leeway: 0,
+    };
+    sluice_crypto::jwt::verify(t["access_token"].as_str().unwrap(), &keys, &v)
+        .expect("token verifies with JWKS");
+    assert!(p.terminate(), "clean exit on SIGTERM");
+    // A second start generates nothing new.
+    let before = std::fs::read_to_string(&path).unwrap();
+    let p = Proc::start(&dir, &[]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    drop(p);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn bootstrap_credentials_from_environment_are_idempotent_across_restarts() {
+    let dir = temp_dir("env");
+    let envs = [
+        ("SLUICE_BOOTSTRAP_CLIENT_ID", "ops-client"),
+        (
+            "SLUICE_BOOTSTRAP_CLIENT_SECRET",
+            "ops-secret-0123456789abcdef",
+        ),
+    ];
+    for round in 0..2 {
+        let p = Proc::start(&dir, &envs);
+        assert!(
+            !dir.join("bootstrap-credentials.json").exists(),
+            "fixed credentials are not written"
+        );
+        let audience = format!("{}/api/v2/", p.url());
+        let (st, t) = token(
+            &p.url(),
+            None,
+            "ops-client",
+            "ops-secret-0123456789abcdef",
+            &audience,
+        )
+        .await;
+        assert_eq!(st, 200, "round {round}: {t}");
+        let clients: Value = reqwest::Client::new()
+            .get(format!("{}/api/v2/clients", p.url()))
+            .bearer_auth(t["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            clients.as_array().unwrap().len(),
+            1,
+            "round {round}: exactly one bootstrap client"
+        );
+        let grants: Value = reqwest::Client::new()
+            .get(format!("{}/api/v2/client-grants", p.url()))
+            .bearer_auth(t["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(grants.as_array().unwrap().len(), 1);
+        assert!(p.terminate());
+    }
+    // A changed secret takes effect; the old one stops working.
+    let p = Proc::start(
+        &dir,
+        &[
+            ("SLUICE_BOOTSTRAP_CLIENT_ID", "ops-client"),
+            (
+                "SLUICE_BOOTSTRAP_CLIENT_SECRET",
+                "rotated-secret-0123456789",
+            ),
+        ],
+    );
+    let audience = format!("{}/api/v2/", p.url());
+    assert_eq!(
+        token(
+            &p.url(),
+            None,
+            "ops-client",
+            "ops-secret-0123456789abcdef",
+            &audience
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        token(
+            &p.url(),
+            None,
+            "ops-client",
+            "rotated-secret-0123456789",
+            &audience
+        )
+        .await
+        .0,
+        200
+    );
+    drop(p);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn invalid_configuration_reports_every_problem_at_once() {
+    let dir = temp_dir("badcfg");
+    let cfg = dir.join("c.toml");
+    std::fs::write(
+        &cfg,
+        "log_format = \"xml\"\n[[tenants]]\nname = \"Bad_Name\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args([
+            "serve",
+            "--listen",
+            "nope",
+            "--database-url",
+            "mysql://x",
+            "--config",
+        ])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in ["listen:", "database-url:", "log-format:", "Bad_Name"] {
+        assert!(err.contains(needle), "missing '{needle}' in: {err}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn tenants_create_makes_a_tenant_reachable_by_host_name() {
+    let dir = temp_dir("tenants");
+    let out = bin()
+        .args(["tenants", "create", "acme", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let creds: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let again = bin()
+        .args(["tenants", "create", "acme", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "creating it twice fails");
+    let p = Proc::start(&dir, &[]);
+    let port = p.addr.rsplit(':').next().unwrap().to_string();
+    let host = format!("acme.localhost:{port}");
+    let audience = format!("http://{host}/api/v2/");
+    let (st, t) = token(
+        &p.url(),
+        Some(&host),
+        creds["client_id"].as_str().unwrap(),
+        creds["client_secret"].as_str().unwrap(),
+        &audience,
+    )
+    .await;
+    assert_eq!(st, 200, "{t}");
+    let (_, claims) =
+        sluice_crypto::jwt::decode_unverified(t["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(claims["iss"], format!("http://{host}/"));
+    // acme's client is unknown to the default tenant.
+    let (st, _) = token(
+        &p.url(),
+        None,
+        creds["client_id"].as_str().unwrap(),
+        creds["client_secret"].as_str().unwrap(),
+        &format!("{}/api/v2/", p.url()),
+    )
+    .await;
+    assert_eq!(st, 401);
+    // Unknown tenant names are 404, in Auth0's shape.
+    let r = reqwest::Client::new()
+        .get(format!("{}/.well-known/jwks.json", p.url()))
+        .header("host", format!("nobody.localhost:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // Different tenants publish different keys.
+    let jwks = |h: Option<String>| {
+        let url = p.url();
+        async move {
+            let mut r = reqwest::Client::new().get(format!("{url}/.well-known/jwks.json"));
+            if let Some(h) = h {
+                r = r.header("host", h);
+            }
+            r.send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    assert_ne!(
+        jwks(None).await["keys"][0]["kid"],
+        jwks(Some(host.clone())).await["keys"][0]["kid"]
+    );
+    drop(p);
+    let _ = std::fs::remove_dir_all(dir);
+}

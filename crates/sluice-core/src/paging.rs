@@ -8,6 +8,8 @@ pub struct PageQuery {
     pub page: Option<i64>,
     pub per_page: Option<i64>,
     pub include_totals: bool,
+    /// Checkpoint pagination (`from`/`take`): an explicit offset, overriding `page`.
+    pub offset: Option<i64>,
 }
 
 impl PageQuery {
@@ -55,11 +57,28 @@ mod tests {
     }
 
     #[test]
+    fn checkpoint_offset_overrides_page() {
+        let q = PageQuery {
+            page: Some(3),
+            per_page: Some(10),
+            offset: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(
+            q.to_page().unwrap(),
+            Page {
+                offset: 7,
+                limit: 10
+            }
+        );
+    }
+
+    #[test]
     fn page_times_per_page_is_offset() {
         let q = PageQuery {
             page: Some(3),
             per_page: Some(10),
-            include_totals: false,
+            ..Default::default()
         };
         assert_eq!(
             q.to_page().unwrap(),

@@ -38,7 +38,7 @@ impl TestServer {
         s.bootstrap_client = Some((BOOTSTRAP_ID.into(), BOOTSTRAP_SECRET.into()));
         adjust(&mut s);
         let server = server::start(s).await.expect("test server starts");
-        let url = format!("http://{}", server.addr);
+        let url = server.public_url.clone();
         TestServer {
             server: Some(server),
             url,

@@ -1,6 +1,6 @@
 //! `/api/v2/client-grants` handlers.
 
-use super::{ListParams, listed};
+use super::{ListParams, checkpointed, listed};
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::{JsonObject, Mgmt, Q};
@@ -28,12 +28,14 @@ pub async fn list(
         client_id: q.client_id,
         audience: q.audience,
     };
-    Ok(Json(listed(
-        "client_grants",
-        s.core
-            .client_grant_list(&m.t, &m.actor, filter, q.list.paging())
-            .await?,
-    )))
+    let l = s
+        .core
+        .client_grant_list(&m.t, &m.actor, filter, q.list.paging()?)
+        .await?;
+    if q.list.checkpoint() {
+        return Ok(Json(checkpointed("client_grants", l)));
+    }
+    Ok(Json(listed("client_grants", l)))
 }
 
 pub async fn create(

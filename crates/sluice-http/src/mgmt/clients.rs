@@ -16,7 +16,7 @@ pub async fn list(
 ) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(listed(
         "clients",
-        s.core.client_list(&m.t, &m.actor, p.paging()).await?,
+        s.core.client_list(&m.t, &m.actor, p.paging()?).await?,
     )))
 }
 

@@ -1,6 +1,6 @@
 //! `/api/v2/connections` handlers.
 
-use super::{ListParams, listed};
+use super::{ListParams, checkpointed, listed};
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::{JsonObject, Mgmt, Q};
@@ -26,11 +26,14 @@ pub async fn list(
 ) -> ApiResult<Json<serde_json::Value>> {
     let mut l = s
         .core
-        .connection_list(&m.t, &m.actor, q.name.as_deref(), q.list.paging())
+        .connection_list(&m.t, &m.actor, q.name.as_deref(), q.list.paging()?)
         .await?;
     if let Some(strategy) = q.strategy.as_deref() {
         l.items
             .retain(|c| c.body.strategy.as_deref() == Some(strategy));
+    }
+    if q.list.checkpoint() {
+        return Ok(Json(checkpointed("connections", l)));
     }
     Ok(Json(listed("connections", l)))
 }

@@ -10,10 +10,12 @@ pub mod resource_servers;
 pub mod users;
 
 use crate::AppState;
+use crate::error::ApiError;
 use crate::extract::{de_bool, de_opt_i64};
 use axum::Router;
 use axum::routing::MethodRouter;
 use serde::Deserialize;
+use sluice_core::CoreError;
 use sluice_core::paging::{Listed, PageQuery};
 
 /// One Management API operation.
@@ -251,7 +253,8 @@ pub fn router() -> Router<AppState> {
     })
 }
 
-/// Paging parameters shared by list operations.
+/// Paging parameters shared by list operations: offset paging (`page`, `per_page`,
+/// `include_totals`) and checkpoint paging (`from`, `take`).
 #[derive(Debug, Default, Deserialize)]
 pub struct ListParams {
     #[serde(default, deserialize_with = "de_opt_i64")]
@@ -260,16 +263,56 @@ pub struct ListParams {
     pub per_page: Option<i64>,
     #[serde(default, deserialize_with = "de_bool")]
     pub include_totals: bool,
+    /// Checkpoint pagination: page size.
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    pub take: Option<i64>,
+    /// Checkpoint pagination: the `next` value of the previous page.
+    #[serde(default)]
+    pub from: Option<String>,
 }
 
 impl ListParams {
-    pub fn paging(&self) -> PageQuery {
-        PageQuery {
+    /// Whether the caller uses checkpoint pagination (`from`/`take`).
+    pub fn checkpoint(&self) -> bool {
+        self.take.is_some() || self.from.is_some()
+    }
+
+    pub fn paging(&self) -> Result<PageQuery, ApiError> {
+        if self.checkpoint() {
+            let offset = match self.from.as_deref() {
+                None | Some("") => 0,
+                Some(f) => f.parse::<i64>().map_err(|_| {
+                    ApiError(CoreError::bad_query(
+                        "Query validation error: 'from' is not a valid checkpoint.",
+                    ))
+                })?,
+            };
+            return Ok(PageQuery {
+                page: None,
+                per_page: self.take,
+                include_totals: false,
+                offset: Some(offset),
+            });
+        }
+        Ok(PageQuery {
             page: self.page,
             per_page: self.per_page,
             include_totals: self.include_totals,
-        }
+            offset: None,
+        })
     }
+}
+
+/// A checkpoint-paginated list: `{<key>: [...], next?}`; `next` is present while more remain.
+pub fn checkpointed<T: serde::Serialize>(key: &str, l: Listed<T>) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    let end = l.start + l.items.len() as i64;
+    let items = serde_json::to_value(&l.items).unwrap_or_else(|_| serde_json::json!([]));
+    m.insert(key.into(), items);
+    if end < l.total && !l.items.is_empty() {
+        m.insert("next".into(), end.to_string().into());
+    }
+    serde_json::Value::Object(m)
 }
 
 /// A list as Auth0 returns it: a plain array, or `{<key>: [...], start, limit, total}` with

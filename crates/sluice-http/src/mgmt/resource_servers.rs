@@ -17,7 +17,7 @@ pub async fn list(
     Ok(Json(listed(
         "resource_servers",
         s.core
-            .resource_server_list(&m.t, &m.actor, p.paging())
+            .resource_server_list(&m.t, &m.actor, p.paging()?)
             .await?,
     )))
 }

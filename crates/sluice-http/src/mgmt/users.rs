@@ -39,7 +39,7 @@ pub async fn list(
             &m.actor,
             q.q.as_deref(),
             q.connection.as_deref(),
-            q.list.paging(),
+            q.list.paging()?,
         )
         .await?;
     if !l.include_totals {

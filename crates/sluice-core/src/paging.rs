@@ -26,8 +26,13 @@ impl PageQuery {
                 "Query validation error: 'page' must be >= 0.",
             ));
         }
+        if self.offset.is_some_and(|o| o < 0) {
+            return Err(CoreError::bad_query(
+                "Query validation error: 'from' must be >= 0.",
+            ));
+        }
         Ok(Page {
-            offset: page * per_page,
+            offset: self.offset.unwrap_or(page * per_page),
             limit: per_page,
         })
     }

@@ -31,9 +31,10 @@ where
 #[async_trait::async_trait]
 impl DocStore for SqlStore {
     async fn doc_insert(&self, tenant_id: &str, kind: DocKind, d: &Doc) -> StoreResult<()> {
+        let seq = crate::insertion_seq();
         dispatch!(self, |p| {
             sqlx::query(
-            "INSERT INTO docs (tenant_id, kind, id, doc_key, ref_id, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO docs (tenant_id, kind, id, doc_key, ref_id, body, created_at, updated_at, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )
         .bind(tenant_id)
         .bind(kind.as_str())
@@ -43,6 +44,7 @@ impl DocStore for SqlStore {
         .bind(d.body.to_string())
         .bind(d.created_at)
         .bind(d.updated_at)
+        .bind(seq)
         .execute(p)
         .await
         .map(|_| ())
@@ -109,7 +111,7 @@ impl DocStore for SqlStore {
             ("$3", "$4")
         };
         let sql = format!(
-            "SELECT {COLUMNS} FROM docs WHERE tenant_id = $1 AND kind = $2{filter} ORDER BY created_at, id LIMIT {lim} OFFSET {off}"
+            "SELECT {COLUMNS} FROM docs WHERE tenant_id = $1 AND kind = $2{filter} ORDER BY seq, id LIMIT {lim} OFFSET {off}"
         );
         let count_sql =
             format!("SELECT COUNT(*) FROM docs WHERE tenant_id = $1 AND kind = $2{filter}");

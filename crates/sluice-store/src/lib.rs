@@ -58,6 +58,15 @@ pub(crate) fn map_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
     }
 }
 
+/// Orders rows by insertion (lists return resources in creation order, as Auth0 does):
+/// microseconds since the epoch, ties broken by id.
+pub(crate) fn insertion_seq() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
 impl SqlStore {
     /// Connects to `sqlite://path` (created if missing, WAL) or `postgres://...` and applies
     /// the schema.

@@ -11,7 +11,7 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
     &[
         "CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, settings TEXT NOT NULL)",
         "CREATE TABLE signing_keys (tenant_id TEXT NOT NULL, kid TEXT NOT NULL, sealed_pkcs8 TEXT NOT NULL, created_at BIGINT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (tenant_id, kid))",
-        "CREATE TABLE docs (tenant_id TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, doc_key TEXT NOT NULL, ref_id TEXT, body TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, kind, id), UNIQUE (tenant_id, kind, doc_key))",
+        "CREATE TABLE docs (tenant_id TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, doc_key TEXT NOT NULL, ref_id TEXT, body TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (tenant_id, kind, id), UNIQUE (tenant_id, kind, doc_key))",
         "CREATE INDEX docs_ref ON docs (tenant_id, kind, ref_id)",
         "CREATE TABLE users (tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, connection TEXT NOT NULL, email_key TEXT, username_key TEXT, body TEXT NOT NULL, password_hash TEXT, origin TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, user_id), UNIQUE (tenant_id, connection, email_key), UNIQUE (tenant_id, connection, username_key))",
         "CREATE INDEX users_email ON users (tenant_id, email_key)",

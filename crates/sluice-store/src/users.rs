@@ -41,10 +41,7 @@ fn encode(u: &UserRecord) -> StoreResult<(String, String)> {
 impl UserStore for SqlStore {
     async fn user_insert(&self, u: &UserRecord) -> StoreResult<()> {
         let (body, origin) = encode(u)?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or(0);
+        let now = crate::insertion_seq();
         dispatch!(self, |p| {
             sqlx::query(
             "INSERT INTO users (tenant_id, user_id, connection, email_key, username_key, body, password_hash, origin, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"

@@ -39,6 +39,8 @@ fn temp_dir(tag: &str) -> PathBuf {
 struct Proc {
     child: Child,
     addr: String,
+    /// Every line the server wrote to stderr so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Proc {
@@ -56,18 +58,21 @@ impl Proc {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(i) = line.find("\"addr\":\"") {
                     let rest = &line[i + 8..];
                     let _ = tx.send(rest[..rest.find('"').unwrap()].to_string());
                 }
+                sink.lock().unwrap().push(line);
             }
         });
         let addr = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("server reports its address");
-        Proc { child, addr }
+        Proc { child, addr, log }
     }
 
     fn url(&self) -> String {
@@ -383,5 +388,75 @@ async fn tenants_create_makes_a_tenant_reachable_by_host_name() {
         jwks(Some(host.clone())).await["keys"][0]["kid"]
     );
     drop(p);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn logs_never_contain_secrets_passwords_or_tokens() {
+    let dir = temp_dir("logs");
+    let secret = "log-check-secret-0123456789";
+    let p = Proc::start(
+        &dir,
+        &[
+            ("SLUICE_BOOTSTRAP_CLIENT_ID", "log-client"),
+            ("SLUICE_BOOTSTRAP_CLIENT_SECRET", secret),
+            ("SLUICE_LOG", "trace"),
+        ],
+    );
+    let audience = format!("{}/api/v2/", p.url());
+    let (st, t) = token(&p.url(), None, "log-client", secret, &audience).await;
+    assert_eq!(st, 200);
+    let tok = t["access_token"].as_str().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let conn = serde_json::json!({"name": "db", "strategy": "auth0", "options": {"passwordPolicy": "none", "enabledDatabaseCustomization": false, "configuration": {"DB_PASSWORD": "config-secret-value"}}});
+    let r = http
+        .post(format!("{}/api/v2/connections", p.url()))
+        .bearer_auth(&tok)
+        .json(&conn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let user = serde_json::json!({"connection": "db", "email": "x@example.com", "password": "user-password-value"});
+    let r = http
+        .post(format!("{}/api/v2/users", p.url()))
+        .bearer_auth(&tok)
+        .json(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // A wrong secret and a bad token are logged as failures, still without the values.
+    let _ = token(
+        &p.url(),
+        None,
+        "log-client",
+        "wrong-secret-value-123",
+        &audience,
+    )
+    .await;
+    let _ = http
+        .get(format!("{}/api/v2/clients", p.url()))
+        .bearer_auth("bad-token-value")
+        .send()
+        .await
+        .unwrap();
+    let log = p.log.clone();
+    assert!(p.terminate());
+    let lines = log.lock().unwrap().join("\n");
+    assert!(
+        lines.contains("request"),
+        "the server did log requests: {lines}"
+    );
+    for needle in [
+        secret,
+        &tok[..],
+        "config-secret-value",
+        "user-password-value",
+        "wrong-secret-value-123",
+        "bad-token-value",
+    ] {
+        assert!(!lines.contains(needle), "log contains a secret: {needle}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -590,3 +590,57 @@ both!(
     user_passwords_are_hashed_with_argon2id,
     user_password_is_argon2id
 );
+
+async fn checkpoint_pagination(backend: &str) {
+    let s = TestServer::start(backend).await;
+    let tok = s.mgmt_token().await;
+    for i in 0..5 {
+        let (st, _) = s
+            .call(
+                "POST",
+                "/api/v2/connections",
+                Some(&tok),
+                Some(json!({"name": format!("db{i}"), "strategy": "auth0"})),
+            )
+            .await;
+        assert_eq!(st, 201);
+    }
+    let mut names = Vec::new();
+    let mut from = String::new();
+    for _ in 0..10 {
+        let (st, page) = s
+            .call(
+                "GET",
+                &format!("/api/v2/connections?take=2&include_totals=true&from={from}"),
+                Some(&tok),
+                None,
+            )
+            .await;
+        assert_eq!(st, 200, "{page}");
+        for c in page["connections"].as_array().unwrap() {
+            names.push(c["name"].as_str().unwrap().to_string());
+        }
+        match page.get("next").and_then(|n| n.as_str()) {
+            Some(n) => from = n.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(
+        names,
+        ["db0", "db1", "db2", "db3", "db4"],
+        "every connection exactly once, in order"
+    );
+    let (st, e) = s
+        .call(
+            "GET",
+            "/api/v2/connections?take=2&from=garbage",
+            Some(&tok),
+            None,
+        )
+        .await;
+    assert_eq!(st, 400, "{e}");
+}
+both!(
+    checkpoint_pagination_visits_every_connection_once,
+    checkpoint_pagination
+);

@@ -1,0 +1,352 @@
+//! The store ports against both backends: uniqueness rules, tenant isolation, paging totals,
+//! reference deletes, idempotent migrations and error mapping.
+
+use serde_json::json;
+use sluice_core::model::{Doc, DocKind, KeyRecord, TenantRecord, UserOrigin, UserRecord};
+use sluice_core::ports::{DocStore, Page, Store, StoreError, TenantStore, UserFilter, UserStore};
+use sluice_store::SqlStore;
+use sluice_store::testdb::TestDatabase;
+use sluice_types::{Identity, User};
+
+macro_rules! both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$body("sqlite").await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$body("postgres").await
+            }
+        }
+    };
+}
+
+fn doc(id: &str, key: &str, ref_id: Option<&str>, at: i64) -> Doc {
+    Doc {
+        id: id.into(),
+        key: key.into(),
+        ref_id: ref_id.map(str::to_string),
+        body: json!({"id": id}),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn user(tenant: &str, id: &str, conn: &str, email: &str, username: Option<&str>) -> UserRecord {
+    UserRecord {
+        tenant_id: tenant.into(),
+        connection: conn.into(),
+        email_key: Some(email.to_lowercase()),
+        username_key: username.map(str::to_lowercase),
+        password_hash: Some("$argon2id$v=19$x".into()),
+        origin: UserOrigin::Migrated {
+            at: "2026-11-27T00:00:00.000Z".into(),
+            connection: conn.into(),
+        },
+        profile: User {
+            user_id: id.into(),
+            email: Some(email.to_lowercase()),
+            email_verified: false,
+            username: username.map(str::to_string),
+            phone_number: None,
+            phone_verified: None,
+            name: None,
+            nickname: None,
+            given_name: None,
+            family_name: None,
+            picture: None,
+            created_at: "2026-11-27T00:00:00.000Z".into(),
+            updated_at: "2026-11-27T00:00:00.000Z".into(),
+            identities: vec![Identity {
+                connection: conn.into(),
+                user_id: id.into(),
+                provider: "auth0".into(),
+                is_social: false,
+                access_token: None,
+                refresh_token: None,
+            }],
+            user_metadata: Default::default(),
+            app_metadata: Default::default(),
+            last_login: None,
+            last_ip: None,
+            logins_count: 0,
+            blocked: None,
+        },
+    }
+}
+
+async fn documents(backend: &str) {
+    let db = TestDatabase::of(backend).await;
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    s.doc_insert("t1", DocKind::Connection, &doc("a", "db", None, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.doc_insert("t1", DocKind::Connection, &doc("b", "db", None, 2))
+            .await,
+        Err(StoreError::Conflict("connection".into()))
+    );
+    assert!(matches!(
+        s.doc_insert("t1", DocKind::Connection, &doc("a", "other", None, 2))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // The same key in another tenant or of another kind is fine.
+    s.doc_insert("t2", DocKind::Connection, &doc("a", "db", None, 1))
+        .await
+        .unwrap();
+    s.doc_insert("t1", DocKind::Client, &doc("a", "db", None, 1))
+        .await
+        .unwrap();
+    for i in 0..5 {
+        s.doc_insert(
+            "t1",
+            DocKind::ClientGrant,
+            &doc(
+                &format!("g{i}"),
+                &format!("k{i}"),
+                Some(if i < 3 { "c1" } else { "c2" }),
+                10 + i,
+            ),
+        )
+        .await
+        .unwrap();
+    }
+    let (page, total) = s
+        .doc_list(
+            "t1",
+            DocKind::ClientGrant,
+            None,
+            Page {
+                offset: 1,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 5);
+    assert_eq!(
+        page.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["g1", "g2"],
+        "ordered by creation"
+    );
+    let (c1, total) = s
+        .doc_list(
+            "t1",
+            DocKind::ClientGrant,
+            Some("c1"),
+            Page {
+                offset: 0,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((c1.len(), total), (3, 3));
+    assert_eq!(
+        s.doc_delete_by_ref("t1", DocKind::ClientGrant, "c1")
+            .await
+            .unwrap(),
+        3
+    );
+    let fetched = s
+        .doc_fetch_by_key("t1", DocKind::Connection, "db")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fetched.body, json!({"id": "a"}));
+    let mut changed = fetched.clone();
+    changed.key = "renamed".into();
+    assert!(
+        s.doc_update("t1", DocKind::Connection, &changed)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.doc_fetch_by_key("t1", DocKind::Connection, "db")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !s.doc_update("t1", DocKind::Connection, &doc("zzz", "x", None, 1))
+            .await
+            .unwrap()
+    );
+    assert!(s.doc_delete("t1", DocKind::Connection, "a").await.unwrap());
+    assert!(!s.doc_delete("t1", DocKind::Connection, "a").await.unwrap());
+    assert!(
+        s.doc_fetch("t2", DocKind::Connection, "a")
+            .await
+            .unwrap()
+            .is_some(),
+        "other tenant untouched"
+    );
+    s.close().await;
+}
+both!(documents_keep_keys_unique_per_tenant_and_kind, documents);
+
+async fn users(backend: &str) {
+    let db = TestDatabase::of(backend).await;
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    s.user_insert(&user(
+        "t1",
+        "auth0|1",
+        "db",
+        "Alice@Example.com",
+        Some("alice"),
+    ))
+    .await
+    .unwrap();
+    // Email and username are unique per connection, case-insensitively.
+    assert_eq!(
+        s.user_insert(&user("t1", "auth0|2", "db", "ALICE@example.com", None))
+            .await,
+        Err(StoreError::Conflict("user".into()))
+    );
+    assert!(
+        s.user_insert(&user(
+            "t1",
+            "auth0|3",
+            "db",
+            "bob@example.com",
+            Some("ALICE")
+        ))
+        .await
+        .is_err()
+    );
+    assert!(
+        s.user_insert(&user("t1", "auth0|1", "db2", "carol@example.com", None))
+            .await
+            .is_err(),
+        "user_id is unique in a tenant"
+    );
+    // The same email in another connection or tenant is another user.
+    s.user_insert(&user("t1", "auth0|4", "db2", "alice@example.com", None))
+        .await
+        .unwrap();
+    s.user_insert(&user("t2", "auth0|1", "db", "alice@example.com", None))
+        .await
+        .unwrap();
+    let f = UserFilter {
+        email: Some("ALICE@EXAMPLE.COM".into()),
+        ..Default::default()
+    };
+    let (found, total) = s
+        .user_search(
+            "t1",
+            &f,
+            Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(found.len(), 2);
+    let f = UserFilter {
+        email: Some("alice@example.com".into()),
+        connection: Some("db".into()),
+        ..Default::default()
+    };
+    let (found, _) = s
+        .user_search(
+            "t1",
+            &f,
+            Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(found[0].profile.user_id, "auth0|1");
+    assert_eq!(
+        found[0].origin,
+        UserOrigin::Migrated {
+            at: "2026-11-27T00:00:00.000Z".into(),
+            connection: "db".into()
+        }
+    );
+    let mut r = s.user_fetch("t1", "auth0|1").await.unwrap().unwrap();
+    r.profile.name = Some("Alice".into());
+    r.email_key = Some("alice2@example.com".into());
+    assert!(s.user_update(&r).await.unwrap());
+    let again = s.user_fetch("t1", "auth0|1").await.unwrap().unwrap();
+    assert_eq!(again.profile.name.as_deref(), Some("Alice"));
+    assert_eq!(again.password_hash.as_deref(), Some("$argon2id$v=19$x"));
+    assert!(s.user_delete("t1", "auth0|1").await.unwrap());
+    assert!(s.user_fetch("t1", "auth0|1").await.unwrap().is_none());
+    assert!(s.user_fetch("t2", "auth0|1").await.unwrap().is_some());
+    s.close().await;
+}
+both!(
+    users_are_unique_per_connection_and_isolated_per_tenant,
+    users
+);
+
+async fn tenants_and_migrations(backend: &str) {
+    let db = TestDatabase::of(backend).await;
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    let t = TenantRecord {
+        id: "ten_1".into(),
+        name: "acme".into(),
+        created_at: 5,
+        settings: json!({"friendly_name": "Acme"}),
+    };
+    s.tenant_insert(&t).await.unwrap();
+    assert!(matches!(
+        s.tenant_insert(&TenantRecord {
+            id: "ten_2".into(),
+            ..t.clone()
+        })
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    s.key_insert(&KeyRecord {
+        tenant_id: "ten_1".into(),
+        kid: "k1".into(),
+        sealed_pkcs8: "v1.x".into(),
+        created_at: 5,
+        state: "current".into(),
+    })
+    .await
+    .unwrap();
+    s.close().await;
+    // Connecting again re-runs migrations as a no-op and keeps the data.
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    assert_eq!(s.tenant_fetch_by_name("acme").await.unwrap(), Some(t));
+    assert_eq!(s.key_list("ten_1").await.unwrap().len(), 1);
+    assert_eq!(s.tenant_list().await.unwrap().len(), 1);
+    s.ping().await.unwrap();
+    s.close().await;
+}
+both!(
+    tenants_persist_and_migrations_are_idempotent,
+    tenants_and_migrations
+);
+
+#[tokio::test]
+async fn unreachable_postgres_is_unavailable_not_a_panic() {
+    let err = SqlStore::connect("postgres://postgres@127.0.0.1:1/nothing")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn concurrent_starts_on_postgres_migrate_once() {
+    let db = TestDatabase::postgres().await.unwrap();
+    let (a, b, c) = tokio::join!(
+        SqlStore::connect(&db.url),
+        SqlStore::connect(&db.url),
+        SqlStore::connect(&db.url)
+    );
+    for s in [a.unwrap(), b.unwrap(), c.unwrap()] {
+        s.ping().await.unwrap();
+        s.close().await;
+    }
+}

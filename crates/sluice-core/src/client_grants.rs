@@ -38,9 +38,7 @@ fn shown(t: &TenantCtx, mut g: ClientGrant) -> ClientGrant {
 }
 
 fn decode(t: &TenantCtx, d: Doc) -> Result<ClientGrant, CoreError> {
-    serde_json::from_value(d.body)
-        .map(|g| shown(t, g))
-        .map_err(|e| CoreError::internal(e.to_string()))
+    crate::model::from_body(d.body).map(|g| shown(t, g))
 }
 
 fn grant_key(t: &TenantCtx, client_id: &str, audience: &str) -> String {
@@ -64,7 +62,7 @@ impl Core {
             id: g.id.clone(),
             key: grant_key(t, &g.client_id, &g.audience),
             ref_id: Some(g.client_id.clone()),
-            body: serde_json::to_value(&stored).map_err(|e| CoreError::internal(e.to_string()))?,
+            body: crate::model::to_body(&stored)?,
             created_at,
             updated_at: self.now(),
         })

@@ -171,7 +171,7 @@ impl Core {
             id: c.client_id.clone(),
             key: c.client_id.clone(),
             ref_id: None,
-            body: serde_json::to_value(c).map_err(|e| CoreError::internal(e.to_string()))?,
+            body: crate::model::to_body(c)?,
             created_at,
             updated_at: self.now(),
         })
@@ -265,9 +265,7 @@ impl Core {
             .doc_fetch(&t.id, DocKind::Client, client_id)
             .await?
         {
-            Some(d) => Ok(Some(
-                serde_json::from_value(d.body).map_err(|e| CoreError::internal(e.to_string()))?,
-            )),
+            Some(d) => Ok(Some(crate::model::from_body(d.body)?)),
             None => Ok(None),
         }
     }
@@ -300,8 +298,7 @@ impl Core {
             .await?;
         let mut items = Vec::with_capacity(docs.len());
         for d in docs {
-            let c: StoredClient =
-                serde_json::from_value(d.body).map_err(|e| CoreError::internal(e.to_string()))?;
+            let c: StoredClient = crate::model::from_body(d.body)?;
             items.push(self.client_view(t, &c, actor.has("read:client_keys")));
         }
         Ok(Listed {
@@ -326,8 +323,7 @@ impl Core {
             .doc_fetch(&t.id, DocKind::Client, client_id)
             .await?
             .ok_or_else(not_found)?;
-        let mut c: StoredClient =
-            serde_json::from_value(doc.body).map_err(|e| CoreError::internal(e.to_string()))?;
+        let mut c: StoredClient = crate::model::from_body(doc.body)?;
         let mut body =
             sluice_types::patch::merge_top_level(&c.body, patch).map_err(CoreError::payload)?;
         validate(&body)?;
@@ -366,8 +362,7 @@ impl Core {
             .doc_fetch(&t.id, DocKind::Client, client_id)
             .await?
             .ok_or_else(not_found)?;
-        let mut c: StoredClient =
-            serde_json::from_value(doc.body).map_err(|e| CoreError::internal(e.to_string()))?;
+        let mut c: StoredClient = crate::model::from_body(doc.body)?;
         if c.is_public() {
             return Err(CoreError::bad_request(
                 "A public client (token_endpoint_auth_method none) has no secret",

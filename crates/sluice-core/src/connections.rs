@@ -215,7 +215,7 @@ impl Core {
             id: c.id.clone(),
             key: c.body.name.clone().unwrap_or_default(),
             ref_id: None,
-            body: serde_json::to_value(&c.body).map_err(|e| CoreError::internal(e.to_string()))?,
+            body: crate::model::to_body(&c.body)?,
             created_at,
             updated_at: self.now(),
         })
@@ -224,7 +224,7 @@ impl Core {
     fn connection_from_doc(d: Doc) -> Result<Connection, CoreError> {
         Ok(Connection {
             id: d.id,
-            body: serde_json::from_value(d.body).map_err(|e| CoreError::internal(e.to_string()))?,
+            body: crate::model::from_body(d.body)?,
         })
     }
 

@@ -1,7 +1,8 @@
 //! Stored records: what the store ports read and write. Management resources are stored as their
 //! Auth0 JSON shape ([`Doc`]), users as [`UserRecord`] with indexed lookup keys beside the body.
 
-use serde::{Deserialize, Serialize};
+use crate::error::CoreError;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sluice_types::User;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,4 +91,14 @@ pub struct UserRecord {
     /// argon2id PHC string; never leaves the core.
     pub password_hash: Option<String>,
     pub origin: UserOrigin,
+}
+
+/// Parses a stored document body; a body that does not parse is corrupt data (internal error).
+pub fn from_body<T: DeserializeOwned>(body: serde_json::Value) -> Result<T, CoreError> {
+    serde_json::from_value(body).map_err(|e| CoreError::internal(format!("stored document: {e}")))
+}
+
+/// Serialises a value as a document body.
+pub fn to_body<T: Serialize>(value: &T) -> Result<serde_json::Value, CoreError> {
+    serde_json::to_value(value).map_err(|e| CoreError::internal(format!("document encoding: {e}")))
 }

@@ -88,7 +88,7 @@ impl Core {
             id: rs.id.clone(),
             key: rs.body.identifier.clone().unwrap_or_default(),
             ref_id: None,
-            body: serde_json::to_value(&rs.body).map_err(|e| CoreError::internal(e.to_string()))?,
+            body: crate::model::to_body(&rs.body)?,
             created_at,
             updated_at: self.now(),
         })
@@ -98,7 +98,7 @@ impl Core {
         Ok(ResourceServer {
             id: d.id,
             is_system: false,
-            body: serde_json::from_value(d.body).map_err(|e| CoreError::internal(e.to_string()))?,
+            body: crate::model::from_body(d.body)?,
         })
     }
 

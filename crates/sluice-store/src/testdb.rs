@@ -94,3 +94,21 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// `both_backends!(name, body_fn)` makes the tests `name::sqlite` and `name::postgres`, each
+/// calling the async `body_fn(backend)`: every store-touching test runs against both stores.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body("sqlite").await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$body("postgres").await
+            }
+        }
+    };
+}

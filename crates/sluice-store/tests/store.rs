@@ -8,21 +8,6 @@ use sluice_store::SqlStore;
 use sluice_store::testdb::TestDatabase;
 use sluice_types::{Identity, User};
 
-macro_rules! both {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$body("sqlite").await
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$body("postgres").await
-            }
-        }
-    };
-}
-
 fn doc(id: &str, key: &str, ref_id: Option<&str>, at: i64) -> Doc {
     Doc {
         id: id.into(),
@@ -186,7 +171,7 @@ async fn documents(backend: &str) {
     );
     s.close().await;
 }
-both!(documents_keep_keys_unique_per_tenant_and_kind, documents);
+sluice_store::both_backends!(documents_keep_keys_unique_per_tenant_and_kind, documents);
 
 async fn users(backend: &str) {
     let db = TestDatabase::of(backend).await;
@@ -283,7 +268,7 @@ async fn users(backend: &str) {
     assert!(s.user_fetch("t2", "auth0|1").await.unwrap().is_some());
     s.close().await;
 }
-both!(
+sluice_store::both_backends!(
     users_are_unique_per_connection_and_isolated_per_tenant,
     users
 );
@@ -324,7 +309,7 @@ async fn tenants_and_migrations(backend: &str) {
     s.ping().await.unwrap();
     s.close().await;
 }
-both!(
+sluice_store::both_backends!(
     tenants_persist_and_migrations_are_idempotent,
     tenants_and_migrations
 );

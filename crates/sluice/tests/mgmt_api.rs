@@ -1,8 +1,6 @@
 //! Management API behaviour over real HTTP on both store backends: CRUD of clients,
 //! connections, resource servers, client grants and users with Auth0's shapes and errors.
 
-mod common;
-
 use serde_json::json;
 use sluice_testkit::TestServer;
 
@@ -88,7 +86,7 @@ async fn clients_crud(backend: &str) {
         json!({"statusCode": 404, "error": "Not Found", "message": "Client not found", "errorCode": "inexistent_client"})
     );
 }
-both!(clients_crud_works, clients_crud);
+sluice_store::both_backends!(clients_crud_works, clients_crud);
 
 async fn invalid_bodies_get_auth0_errors(backend: &str) {
     let s = TestServer::start(backend).await;
@@ -142,7 +140,7 @@ async fn invalid_bodies_get_auth0_errors(backend: &str) {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["statusCode"], 400);
 }
-both!(invalid_bodies, invalid_bodies_get_auth0_errors);
+sluice_store::both_backends!(invalid_bodies, invalid_bodies_get_auth0_errors);
 
 const LOGIN: &str = "function login(email, password, callback) {\n  callback(null, { user_id: email, email: email });\n}";
 const GET_USER: &str = "function getByEmail(email, callback) {\n  callback(null);\n}";
@@ -252,7 +250,7 @@ async fn connections_crud(backend: &str) {
         .await;
     assert_eq!(st, 404);
 }
-both!(connections_crud_works, connections_crud);
+sluice_store::both_backends!(connections_crud_works, connections_crud);
 
 async fn connection_validation(backend: &str) {
     let s = TestServer::start(backend).await;
@@ -311,7 +309,7 @@ async fn connection_validation(backend: &str) {
         );
     }
 }
-both!(
+sluice_store::both_backends!(
     connection_validation_matches_auth0_rules,
     connection_validation
 );
@@ -447,7 +445,7 @@ async fn resource_servers_and_grants(backend: &str) {
         .await;
     assert_eq!(gl.as_array().unwrap().len(), 0);
 }
-both!(
+sluice_store::both_backends!(
     resource_servers_and_client_grants,
     resource_servers_and_grants
 );
@@ -543,7 +541,7 @@ async fn users_crud(backend: &str) {
     assert_eq!(st, 404);
     assert_eq!(e["errorCode"], "inexistent_user");
 }
-both!(users_crud_works, users_crud);
+sluice_store::both_backends!(users_crud_works, users_crud);
 
 async fn user_password_is_argon2id(backend: &str) {
     let s = TestServer::start(backend).await;
@@ -586,7 +584,7 @@ async fn user_password_is_argon2id(backend: &str) {
             .unwrap()
     );
 }
-both!(
+sluice_store::both_backends!(
     user_passwords_are_hashed_with_argon2id,
     user_password_is_argon2id
 );
@@ -640,7 +638,7 @@ async fn checkpoint_pagination(backend: &str) {
         .await;
     assert_eq!(st, 400, "{e}");
 }
-both!(
+sluice_store::both_backends!(
     checkpoint_pagination_visits_every_connection_once,
     checkpoint_pagination
 );

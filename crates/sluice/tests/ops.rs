@@ -1,8 +1,6 @@
 //! Operations endpoints: health, readiness (store reachable), Prometheus metrics by route and
 //! status, request ids, and the OpenAPI document.
 
-mod common;
-
 use sluice_testkit::TestServer;
 
 async fn ops_endpoints(backend: &str) {
@@ -55,7 +53,7 @@ async fn ops_endpoints(backend: &str) {
         "no secrets in metrics"
     );
 }
-both!(health_readiness_and_metrics, ops_endpoints);
+sluice_store::both_backends!(health_readiness_and_metrics, ops_endpoints);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_when_the_store_is_gone_and_errors_do_not_leak_internals() {

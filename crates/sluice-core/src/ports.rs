@@ -120,3 +120,129 @@ pub struct ScriptSyntaxError {
 pub trait ScriptChecker: Send + Sync {
     fn check(&self, script_name: &str, source: &str) -> Result<(), ScriptSyntaxError>;
 }
+
+/// Which action script runs; decides its positional arguments and how its result is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScriptKind {
+    Login,
+    GetUser,
+    Create,
+    Verify,
+    ChangePassword,
+    Delete,
+    ChangeEmail,
+}
+
+impl ScriptKind {
+    /// The key in `options.customScripts`.
+    pub fn key(self) -> &'static str {
+        match self {
+            ScriptKind::Login => "login",
+            ScriptKind::GetUser => "get_user",
+            ScriptKind::Create => "create",
+            ScriptKind::Verify => "verify",
+            ScriptKind::ChangePassword => "change_password",
+            ScriptKind::Delete => "delete",
+            ScriptKind::ChangeEmail => "change_email",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<ScriptKind> {
+        [
+            ScriptKind::Login,
+            ScriptKind::GetUser,
+            ScriptKind::Create,
+            ScriptKind::Verify,
+            ScriptKind::ChangePassword,
+            ScriptKind::Delete,
+            ScriptKind::ChangeEmail,
+        ]
+        .into_iter()
+        .find(|k| k.key() == key)
+    }
+
+    /// How many positional arguments come before `context`/`callback`.
+    pub fn arity(self) -> usize {
+        match self {
+            ScriptKind::Login | ScriptKind::ChangePassword => 2,
+            ScriptKind::ChangeEmail => 3,
+            _ => 1,
+        }
+    }
+}
+
+/// One invocation of an action script.
+#[derive(Clone)]
+pub struct ScriptRequest {
+    pub tenant_id: String,
+    pub kind: ScriptKind,
+    /// The script text (one function expression).
+    pub source: std::sync::Arc<str>,
+    /// Positional arguments (e.g. `[email, password]` for login).
+    pub args: Vec<serde_json::Value>,
+    /// Inserted before the callback when the connection has `enable_script_context`.
+    pub context: Option<serde_json::Value>,
+    /// The connection's configuration, plaintext (frozen in the script's `configuration`).
+    pub configuration: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for ScriptRequest {
+    // Arguments carry passwords and configuration carries secrets: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptRequest")
+            .field("tenant_id", &self.tenant_id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How an invocation failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScriptFailure {
+    /// `WrongUsernameOrPasswordError(user_id, message)`.
+    WrongCredentials {
+        user_id: Option<String>,
+        message: String,
+    },
+    /// `ValidationError(code, message)`.
+    Validation { code: String, message: String },
+    /// `UnauthorizedError(message)`: its message is meant for the end user.
+    Unauthorized { message: String },
+    /// Any other error the script passed or threw.
+    Error {
+        name: String,
+        message: String,
+        stack: Option<String>,
+    },
+    /// The deadline passed before the callback was called.
+    Timeout { message: String },
+    /// A memory, stack or output limit was hit.
+    Limit { message: String },
+    /// The runtime could not run the script (pool exhausted, engine failure).
+    Runtime { message: String },
+}
+
+/// One captured `console` line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsoleLine {
+    /// `log`, `info`, `warn`, `error` or `debug`.
+    pub level: &'static str,
+    pub text: String,
+}
+
+/// What an invocation produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptOutcome {
+    /// The callback's second argument as JSON (`null` when absent), or the failure.
+    pub result: Result<serde_json::Value, ScriptFailure>,
+    pub console: Vec<ConsoleLine>,
+    /// Notes from the runtime itself (e.g. "callback called more than once").
+    pub warnings: Vec<String>,
+    pub elapsed: std::time::Duration,
+}
+
+/// Runs action scripts (implemented by sluice-scripts).
+#[async_trait]
+pub trait ScriptRunner: Send + Sync {
+    async fn run(&self, request: ScriptRequest) -> ScriptOutcome;
+}

@@ -1,7 +1,7 @@
 //! Compile-only syntax check of an action script.
 //!
 //! A script is the text of one function expression. It is compiled as the global script
-//! `(\n<script>\n)` with QuickJS's compile-only flag: parsed to bytecode and never evaluated, so
+//! `(<script>\n)` with QuickJS's compile-only flag: parsed to bytecode and never evaluated, so
 //! nothing in it runs even if the text tries to close the parenthesis and add statements. Each
 //! check uses a fresh, small QuickJS runtime with a memory limit and a deadline, so a hostile text
 //! can cost at most that.
@@ -11,8 +11,8 @@ use sluice_core::ports::{ScriptChecker, ScriptSyntaxError};
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
-/// Lines before the script's first line: the opening `(` line.
-const LINE_OFFSET: u32 = 1;
+/// Lines before the script's first line (the `(` shares its first line).
+const LINE_OFFSET: u32 = 0;
 const CHECK_MEMORY: usize = 32 * 1024 * 1024;
 const CHECK_DEADLINE: Duration = Duration::from_secs(2);
 
@@ -50,7 +50,7 @@ impl SyntaxChecker {
             message: m,
             line: None,
         };
-        let text = CString::new(format!("(\n{source}\n)"))
+        let text = CString::new(format!("({source}\n)"))
             .map_err(|_| engine("the script contains a NUL character".into()))?;
         let filename = CString::new(format!("{script_name}.js"))
             .map_err(|_| engine("invalid script name".into()))?;

@@ -1,7 +1,19 @@
-//! The action-script runtime. So far it owns [`check::SyntaxChecker`], which compiles a stored
-//! script without running it so the Management API can reject syntax errors with their line.
-//! Execution (containers, the Auth0 script contract, host modules) grows here next.
+//! The action-script runtime: runs Auth0-style custom database scripts in sandboxed QuickJS
+//! containers.
+//!
+//! - [`check`]: compile-only syntax check used when scripts are saved.
+//! - [`runtime`]: [`ScriptRuntime`], the `ScriptRunner` port: a bounded pool of containers per
+//!   tenant, each a QuickJS runtime on its own thread.
+//! - [`container`]: one container — its engine, limits, globals and compiled-script cache.
+//! - [`invoke`]: one invocation — the Auth0 callback contract and marshaling of results/errors.
+//! - [`limits`]: the limits every invocation runs under.
 
 pub mod check;
+pub mod container;
+pub mod invoke;
+pub mod limits;
+pub mod runtime;
 
 pub use check::SyntaxChecker;
+pub use limits::Limits;
+pub use runtime::ScriptRuntime;

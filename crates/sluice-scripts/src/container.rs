@@ -1,0 +1,297 @@
+//! A container: one QuickJS runtime and context serving one tenant, used by one invocation at a
+//! time on its own thread. It owns the limits (memory, stack, deadline via the interrupt
+//! handler), the script environment (prelude, console, timers, `configuration`, `global`) and a
+//! cache of compiled scripts.
+
+use crate::invoke::{Shared, failure_from_js, is_limit_message, result_from_js};
+use crate::limits::Limits;
+use rquickjs::context::EvalOptions;
+use rquickjs::{Array, AsyncContext, AsyncRuntime, Ctx, Function, Object, Persistent, Value};
+use sluice_core::ports::{ScriptFailure, ScriptRequest};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+const PRELUDE: &str = include_str!("prelude.js");
+/// Compiled scripts kept per container.
+const SCRIPT_CACHE: usize = 64;
+
+pub struct Container {
+    // Field order matters: persistent values must drop before the context and runtime.
+    helpers: Persistent<Object<'static>>,
+    scripts: RefCell<HashMap<u64, Persistent<Function<'static>>>>,
+    ctx: AsyncContext,
+    rt: AsyncRuntime,
+    shared: Rc<Shared>,
+    limits: Limits,
+    pub created: Instant,
+}
+
+fn eval_options(filename: &str) -> EvalOptions {
+    let mut o = EvalOptions::default();
+    o.global = true;
+    o.strict = false;
+    o.filename = Some(filename.to_string());
+    o
+}
+
+fn level_name(level: &str) -> &'static str {
+    match level {
+        "info" => "info",
+        "warn" => "warn",
+        "error" => "error",
+        "debug" => "debug",
+        _ => "log",
+    }
+}
+
+/// What a failed engine call means: the pending JS exception, classified, or an engine error.
+fn engine_failure(ctx: &Ctx<'_>, e: rquickjs::Error) -> ScriptFailure {
+    match e {
+        rquickjs::Error::Exception => failure_from_js(ctx, ctx.catch()),
+        other => ScriptFailure::Runtime {
+            message: other.to_string(),
+        },
+    }
+}
+
+fn spawn_timer<'js>(
+    ctx: Ctx<'js>,
+    s: Rc<Shared>,
+    id: u32,
+    ms: f64,
+    f: Function<'js>,
+    repeat: bool,
+    cap: usize,
+) {
+    let dur = Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 86_400.0));
+    let c = ctx.clone();
+    ctx.spawn(async move {
+        loop {
+            tokio::time::sleep(dur).await;
+            if s.cleared_timers.borrow().contains(&id) {
+                break;
+            }
+            if let Err(e) = f.call::<_, ()>(()) {
+                let failure = engine_failure(&c, e);
+                s.write_console(
+                    "error",
+                    format!("Uncaught exception in a timer callback: {failure:?}"),
+                    cap,
+                );
+                s.settle(Err(failure));
+                break;
+            }
+            if !repeat {
+                break;
+            }
+        }
+        s.cleared_timers.borrow_mut().remove(&id);
+    });
+}
+
+/// Installs the native host functions and evaluates the prelude; returns the prelude's helpers.
+fn install_environment<'js>(
+    ctx: &Ctx<'js>,
+    sh: &Rc<Shared>,
+    cap: usize,
+) -> rquickjs::Result<Object<'js>> {
+    let host = Object::new(ctx.clone())?;
+    let s = sh.clone();
+    host.set(
+        "write",
+        Function::new(ctx.clone(), move |level: String, text: String| {
+            s.write_console(level_name(&level), text, cap)
+        })?,
+    )?;
+    let s = sh.clone();
+    host.set(
+        "warn",
+        Function::new(ctx.clone(), move |text: String| {
+            s.warnings.borrow_mut().push(text)
+        })?,
+    )?;
+    let s = sh.clone();
+    host.set(
+        "setTimer",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, id: u32, ms: f64, f: Function<'js>, repeat: bool| {
+                spawn_timer(ctx, s.clone(), id, ms, f, repeat, cap)
+            },
+        )?,
+    )?;
+    let s = sh.clone();
+    host.set(
+        "clearTimer",
+        Function::new(ctx.clone(), move |id: u32| {
+            s.cleared_timers.borrow_mut().insert(id);
+        })?,
+    )?;
+    let prelude: Function = ctx.eval_with_options(PRELUDE, eval_options("sluice:prelude"))?;
+    prelude.call((host,))
+}
+
+impl Container {
+    /// A fresh container with the script environment installed.
+    pub async fn new(limits: Limits) -> Result<Container, String> {
+        let rt = AsyncRuntime::new().map_err(|e| format!("script engine: {e}"))?;
+        rt.set_memory_limit(limits.memory_bytes).await;
+        rt.set_max_stack_size(limits.stack_bytes).await;
+        let shared = Rc::new(Shared::default());
+        let s = shared.clone();
+        rt.set_interrupt_handler(Some(Box::new(move || {
+            s.deadline.get().is_some_and(|d| Instant::now() >= d)
+        })))
+        .await;
+        let ctx = AsyncContext::full(&rt)
+            .await
+            .map_err(|e| format!("script engine: {e}"))?;
+        let cap = limits.console_bytes;
+        let sh = shared.clone();
+        let helpers = ctx
+            .with(|ctx| match install_environment(&ctx, &sh, cap) {
+                Ok(h) => Ok(Persistent::save(&ctx, h)),
+                Err(e) => Err(format!("script environment: {:?}", engine_failure(&ctx, e))),
+            })
+            .await?;
+        Ok(Container {
+            helpers,
+            scripts: RefCell::new(HashMap::new()),
+            ctx,
+            rt,
+            shared,
+            limits,
+            created: Instant::now(),
+        })
+    }
+
+    /// The compiled function of a script (cached by its text).
+    fn compiled<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        req: &ScriptRequest,
+    ) -> Result<Function<'js>, ScriptFailure> {
+        let mut h = DefaultHasher::new();
+        req.kind.key().hash(&mut h);
+        req.source.hash(&mut h);
+        let key = h.finish();
+        if let Some(p) = self.scripts.borrow().get(&key) {
+            return p.clone().restore(ctx).map_err(|e| engine_failure(ctx, e));
+        }
+        // No newline after "(": line numbers in errors are the script's own.
+        let text = format!("({}\n)", req.source);
+        let filename = format!("{}.js", req.kind.key());
+        let v: Value = ctx
+            .eval_with_options(text, eval_options(&filename))
+            .map_err(|e| engine_failure(ctx, e))?;
+        let f = v.into_function().ok_or_else(|| ScriptFailure::Error {
+            name: "TypeError".into(),
+            message: format!(
+                "{filename} must be a function (function {}(...) {{ ... }})",
+                req.kind.key()
+            ),
+            stack: None,
+        })?;
+        let mut cache = self.scripts.borrow_mut();
+        if cache.len() >= SCRIPT_CACHE {
+            cache.clear();
+        }
+        cache.insert(key, Persistent::save(ctx, f.clone()));
+        Ok(f)
+    }
+
+    /// Compiles the script, sets `configuration` and calls the script through the contract.
+    fn start<'js>(&self, ctx: &Ctx<'js>, req: &ScriptRequest) -> Result<(), ScriptFailure> {
+        let f = self.compiled(ctx, req)?;
+        let fail = |e| engine_failure(ctx, e);
+        let helpers = self.helpers.clone().restore(ctx).map_err(fail)?;
+        let cfg = Object::new(ctx.clone()).map_err(fail)?;
+        for (k, v) in &req.configuration {
+            cfg.set(k.as_str(), v.as_str()).map_err(fail)?;
+        }
+        let set_cfg: Function = helpers.get("setConfiguration").map_err(fail)?;
+        set_cfg.call::<_, ()>((cfg,)).map_err(fail)?;
+        let args = Array::new(ctx.clone()).map_err(fail)?;
+        for (n, a) in req.args.iter().chain(req.context.iter()).enumerate() {
+            let v: Value = ctx.json_parse(a.to_string()).map_err(fail)?;
+            args.set(n, v).map_err(fail)?;
+        }
+        let s = self.shared.clone();
+        let max = self.limits.result_bytes;
+        let done = Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, err: Value<'js>, result: Value<'js>| {
+                let r = if err.is_null() || err.is_undefined() {
+                    result_from_js(&ctx, result, max)
+                } else {
+                    Err(failure_from_js(&ctx, err))
+                };
+                s.settle(r);
+            },
+        )
+        .map_err(fail)?;
+        let invoke: Function = helpers.get("invoke").map_err(fail)?;
+        invoke.call::<_, ()>((f, args, done)).map_err(fail)
+    }
+
+    /// Runs one invocation to its callback or its deadline. Returns the result, the captured
+    /// console, the runtime's warnings, and whether this container must be recycled.
+    pub async fn run(
+        &self,
+        req: &ScriptRequest,
+        deadline: Instant,
+    ) -> (Result<serde_json::Value, ScriptFailure>, bool) {
+        self.shared.begin(deadline);
+        let shared = self.shared.clone();
+        self.ctx
+            .async_with(async |ctx| {
+                if let Err(f) = self.start(&ctx, req) {
+                    shared.settle(Err(f));
+                }
+                tokio::select! {
+                    _ = shared.notify.notified() => {}
+                    _ = tokio::time::sleep_until(deadline.into()) => {}
+                }
+            })
+            .await;
+        self.shared.end();
+        let timed_out = Instant::now() >= deadline;
+        let outcome = self.shared.outcome.borrow_mut().take();
+        let secs = self.limits.deadline.as_secs_f64();
+        let timeout = || ScriptFailure::Timeout {
+            message: format!(
+                "Script execution time exceeded: the {} script did not call back within {secs} s (Request to Webtask exceeded allowed execution time)",
+                req.kind.key()
+            ),
+        };
+        let result = match outcome {
+            None => Err(timeout()),
+            Some(Err(ScriptFailure::Error { name, message, .. }))
+                if name == "InternalError" && message == "interrupted" && timed_out =>
+            {
+                Err(timeout())
+            }
+            Some(r) => r,
+        };
+        let usage = self.rt.memory_usage().await;
+        let near_limit = usage.malloc_size as usize > self.limits.memory_bytes / 10 * 8;
+        let recycle = match &result {
+            Err(ScriptFailure::Timeout { .. } | ScriptFailure::Limit { .. }) => true,
+            Err(ScriptFailure::Error { message, .. }) => is_limit_message(message) || near_limit,
+            _ => near_limit,
+        };
+        (result, recycle)
+    }
+
+    /// The captured console lines and runtime warnings of the last invocation.
+    pub fn take_output(&self) -> (Vec<sluice_core::ports::ConsoleLine>, Vec<String>) {
+        (
+            std::mem::take(&mut self.shared.console.borrow_mut()),
+            std::mem::take(&mut self.shared.warnings.borrow_mut()),
+        )
+    }
+}

@@ -1,0 +1,242 @@
+// The script environment's JavaScript half, evaluated once per container before any script.
+// It receives `host` (native functions owned by the container) and returns the helpers the
+// container keeps for itself; neither `host` nor the helpers are reachable from scripts.
+(function (host) {
+  'use strict';
+  const g = globalThis;
+  const apply = Reflect.apply;
+  const defineProperty = Object.defineProperty;
+  const freeze = Object.freeze;
+  const promiseThen = Promise.prototype.then;
+  const PromiseCtor = Promise;
+  const define = (name, value) =>
+    defineProperty(g, name, { value, writable: false, enumerable: false, configurable: false });
+
+  // --- Auth0's error classes (shapes of auth0-authz-rules-api) -------------------------------
+  class WrongUsernameOrPasswordError extends Error {
+    constructor(user_id, message) {
+      super(message === undefined ? 'Wrong email or password.' : message);
+      this.name = 'WrongUsernameOrPasswordError';
+      this.code = 'wrongusernameorpassword';
+      this.user_id = user_id;
+      this.statusCode = 400;
+    }
+  }
+  class ValidationError extends Error {
+    constructor(code, message) {
+      super(message);
+      this.name = 'ValidationError';
+      this.code = code;
+      this.description = message;
+      this.statusCode = 400;
+    }
+  }
+  class AuthorizationError extends Error {
+    constructor(code, message) {
+      super(message);
+      this.name = 'AuthorizationError';
+      this.code = code;
+      this.description = message;
+      this.statusCode = 401;
+    }
+  }
+  class UnauthorizedError extends AuthorizationError {
+    constructor(message) {
+      super('unauthorized', message);
+      this.name = 'UnauthorizedError';
+    }
+  }
+  for (const C of [WrongUsernameOrPasswordError, ValidationError, AuthorizationError, UnauthorizedError]) {
+    freeze(C.prototype);
+    define(C.name, freeze(C));
+  }
+
+  // --- console: util.format-like formatting, captured by the host ----------------------------
+  const inspect = (v, depth) => {
+    if (typeof v === 'string') return depth === 0 ? v : JSON.stringify(v);
+    if (typeof v === 'function') return '[Function: ' + (v.name || 'anonymous') + ']';
+    if (typeof v === 'bigint') return String(v) + 'n';
+    if (typeof v === 'symbol') return v.toString();
+    if (v === null || typeof v !== 'object') return String(v);
+    if (v instanceof Error) return v.stack ? (v.name + ': ' + v.message + '\n' + v.stack).trimEnd() : v.name + ': ' + v.message;
+    try {
+      const seen = new WeakSet();
+      return JSON.stringify(v, (k, x) => {
+        if (typeof x === 'object' && x !== null) {
+          if (seen.has(x)) return '[Circular]';
+          seen.add(x);
+        }
+        if (typeof x === 'bigint') return String(x) + 'n';
+        if (typeof x === 'function') return '[Function: ' + (x.name || 'anonymous') + ']';
+        return x;
+      });
+    } catch (e) {
+      return Object.prototype.toString.call(v);
+    }
+  };
+  const format = (args) => {
+    let out = '';
+    let i = 0;
+    if (typeof args[0] === 'string') {
+      const f = args[0];
+      i = 1;
+      out = f.replace(/%[sdifjoO%]/g, (m) => {
+        if (m === '%%') return '%';
+        if (i >= args.length) return m;
+        const a = args[i++];
+        switch (m) {
+          case '%s': return typeof a === 'string' ? a : inspect(a, 1);
+          case '%d': case '%i': return String(m === '%i' ? parseInt(a, 10) : Number(a));
+          case '%f': return String(parseFloat(a));
+          case '%j': try { return JSON.stringify(a); } catch (e) { return '[Circular]'; }
+          default: return inspect(a, 1);
+        }
+      });
+    }
+    for (; i < args.length; i++) out += (out.length ? ' ' : '') + inspect(args[i], 0);
+    return out;
+  };
+  const consoleObj = {};
+  for (const level of ['log', 'info', 'warn', 'error', 'debug', 'trace']) {
+    const sink = level === 'trace' ? 'debug' : level;
+    consoleObj[level] = function (...args) { host.write(sink, format(args)); };
+  }
+  define('console', freeze(consoleObj));
+
+  // --- timers ---------------------------------------------------------------------------------
+  let nextTimer = 1;
+  const setTimeout = function (fn, ms, ...args) {
+    if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be of type function');
+    const id = nextTimer++;
+    host.setTimer(id, Math.max(0, Number(ms) || 0), () => fn(...args), false);
+    return id;
+  };
+  const setInterval = function (fn, ms, ...args) {
+    if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be of type function');
+    const id = nextTimer++;
+    host.setTimer(id, Math.max(1, Number(ms) || 0), () => fn(...args), true);
+    return id;
+  };
+  const clearTimer = (id) => { if (typeof id === 'number') host.clearTimer(id); };
+  define('setTimeout', setTimeout);
+  define('setInterval', setInterval);
+  define('clearTimeout', clearTimer);
+  define('clearInterval', clearTimer);
+  define('setImmediate', (fn, ...args) => setTimeout(fn, 0, ...args));
+  define('clearImmediate', clearTimer);
+  const queueMicrotask = (fn) => { apply(promiseThen, PromiseCtor.resolve(), [() => fn()]); };
+  if (typeof g.queueMicrotask !== 'function') define('queueMicrotask', queueMicrotask);
+
+  // --- process: nothing of the host ------------------------------------------------------------
+  const started = Date.now();
+  define('process', freeze({
+    env: freeze({}),
+    version: 'v22.11.0',
+    versions: freeze({ node: '22.11.0' }),
+    platform: 'linux',
+    arch: 'x64',
+    argv: freeze([]),
+    pid: 1,
+    nextTick: (fn, ...args) => queueMicrotask(() => fn(...args)),
+    hrtime: Object.assign((prev) => {
+      const ns = Math.round((Date.now() - started) * 1e6);
+      const t = [Math.floor(ns / 1e9), ns % 1e9];
+      return prev ? [t[0] - prev[0], t[1] - prev[1]] : t;
+    }, { bigint: () => BigInt(Math.round((Date.now() - started) * 1e6)) }),
+    uptime: () => (Date.now() - started) / 1000,
+    memoryUsage: () => ({ rss: 0, heapTotal: 0, heapUsed: 0, external: 0 }),
+    cwd: () => '/',
+    exit: () => { throw new Error('process.exit is not available in action scripts'); },
+    kill: () => { throw new Error('process.kill is not available in action scripts'); },
+    on: () => undefined,
+  }));
+  define('global', g);
+
+  // --- base64 ----------------------------------------------------------------------------------
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  if (typeof g.btoa !== 'function') {
+    define('btoa', (s) => {
+      s = String(s);
+      let out = '';
+      for (let i = 0; i < s.length; i += 3) {
+        const a = s.charCodeAt(i), b = s.charCodeAt(i + 1), c = s.charCodeAt(i + 2);
+        if (a > 255 || b > 255 || c > 255) throw new Error('Invalid character');
+        const n = (a << 16) | ((b || 0) << 8) | (c || 0);
+        out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63] + (i + 1 < s.length ? B64[(n >> 6) & 63] : '=') + (i + 2 < s.length ? B64[n & 63] : '=');
+      }
+      return out;
+    });
+  }
+  if (typeof g.atob !== 'function') {
+    define('atob', (s) => {
+      s = String(s).replace(/[\t\n\f\r ]/g, '').replace(/=+$/, '');
+      if (/[^A-Za-z0-9+/]/.test(s) || s.length % 4 === 1) throw new Error('Invalid character');
+      let out = '';
+      let bits = 0, acc = 0;
+      for (const ch of s) {
+        acc = (acc << 6) | B64.indexOf(ch);
+        bits += 6;
+        if (bits >= 8) { bits -= 8; out += String.fromCharCode((acc >> bits) & 255); }
+      }
+      return out;
+    });
+  }
+  if (typeof g.structuredClone !== 'function') {
+    const clone = (v, seen) => {
+      if (v === null || typeof v !== 'object') {
+        if (typeof v === 'function' || typeof v === 'symbol') throw new Error('could not be cloned');
+        return v;
+      }
+      if (seen.has(v)) return seen.get(v);
+      let out;
+      if (v instanceof Date) out = new Date(v.getTime());
+      else if (v instanceof RegExp) out = new RegExp(v.source, v.flags);
+      else if (v instanceof Map) { out = new Map(); seen.set(v, out); v.forEach((x, k) => out.set(clone(k, seen), clone(x, seen))); return out; }
+      else if (v instanceof Set) { out = new Set(); seen.set(v, out); v.forEach((x) => out.add(clone(x, seen))); return out; }
+      else if (ArrayBuffer.isView(v)) out = v.slice();
+      else if (Array.isArray(v)) { out = []; seen.set(v, out); v.forEach((x, i) => { out[i] = clone(x, seen); }); return out; }
+      else { out = {}; seen.set(v, out); for (const k of Object.keys(v)) out[k] = clone(v[k], seen); return out; }
+      seen.set(v, out);
+      return out;
+    };
+    define('structuredClone', (v) => clone(v, new Map()));
+  }
+
+  // --- the invocation contract ------------------------------------------------------------------
+  const isThenable = (r) => r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function';
+  const asError = (e, what) => (e === undefined || e === null ? new Error(what + ' with ' + String(e)) : e);
+  // Calls `fn(...args, callback)`. The first callback call wins; a synchronous throw or a
+  // rejected returned promise is an error unless the callback was already called.
+  const invoke = (fn, args, done) => {
+    let called = false;
+    const callback = function (err, result) {
+      if (called) {
+        host.warn('the callback was called more than once; later calls are ignored');
+        return;
+      }
+      called = true;
+      done(err === undefined ? null : err, result);
+    };
+    args.push(callback);
+    let ret;
+    try {
+      ret = apply(fn, undefined, args);
+    } catch (e) {
+      if (!called) { called = true; done(asError(e, 'the script threw'), undefined); }
+      else host.warn('the script threw after calling the callback: ' + inspect(e, 0));
+      return;
+    }
+    if (isThenable(ret)) {
+      const onRejected = (e) => {
+        if (!called) { called = true; done(asError(e, 'the script\'s promise was rejected'), undefined); }
+        else host.warn('the script\'s promise was rejected after the callback was called: ' + inspect(e, 0));
+      };
+      if (ret instanceof PromiseCtor) apply(promiseThen, ret, [undefined, onRejected]);
+      else ret.then(undefined, onRejected);
+    }
+  };
+  const setConfiguration = (cfg) => {
+    defineProperty(g, 'configuration', { value: freeze(cfg), writable: false, enumerable: false, configurable: true });
+  };
+  return { invoke, setConfiguration };
+})

@@ -1,0 +1,234 @@
+//! [`ScriptRuntime`]: the `ScriptRunner` port. Each tenant has a bounded pool of containers;
+//! an invocation takes an idle container (or starts one), runs on that container's thread, and
+//! gives it back unless a limit was hit. Containers idle too long or older than their maximum
+//! lifetime are dropped. A tenant's containers never serve another tenant.
+
+use crate::container::Container;
+use crate::limits::Limits;
+use sluice_core::ports::{ScriptFailure, ScriptOutcome, ScriptRequest, ScriptRunner};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+struct Job {
+    req: ScriptRequest,
+    deadline: Instant,
+    reply: oneshot::Sender<Reply>,
+}
+
+struct Reply {
+    result: Result<serde_json::Value, ScriptFailure>,
+    console: Vec<sluice_core::ports::ConsoleLine>,
+    warnings: Vec<String>,
+    recycle: bool,
+}
+
+/// The sending end of a container thread.
+struct Handle {
+    tx: mpsc::UnboundedSender<Job>,
+    created: Instant,
+    last_used: Instant,
+}
+
+struct TenantPool {
+    idle: Mutex<Vec<Handle>>,
+    slots: Arc<Semaphore>,
+}
+
+pub struct ScriptRuntime {
+    limits: Limits,
+    pools: Mutex<HashMap<String, Arc<TenantPool>>>,
+}
+
+fn runtime_failure(message: impl Into<String>) -> ScriptFailure {
+    ScriptFailure::Runtime {
+        message: message.into(),
+    }
+}
+
+/// Starts a container on a thread of its own; resolves once its environment is ready.
+async fn spawn_container(limits: Limits) -> Result<Handle, String> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+    let (ready_tx, ready_rx) = oneshot::channel::<Result<(), String>>();
+    std::thread::Builder::new()
+        .name("sluice-script".into())
+        .stack_size(8 * 1024 * 1024)
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("container runtime: {e}")));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let container = match Container::new(limits).await {
+                    Ok(c) => {
+                        let _ = ready_tx.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Some(job) = rx.recv().await {
+                    let (result, recycle) = container.run(&job.req, job.deadline).await;
+                    let (console, warnings) = container.take_output();
+                    let _ = job.reply.send(Reply {
+                        result,
+                        console,
+                        warnings,
+                        recycle,
+                    });
+                    if recycle {
+                        break;
+                    }
+                }
+            });
+        })
+        .map_err(|e| format!("cannot start a script container thread: {e}"))?;
+    ready_rx
+        .await
+        .map_err(|_| "the script container failed to start".to_string())??;
+    let now = Instant::now();
+    Ok(Handle {
+        tx,
+        created: now,
+        last_used: now,
+    })
+}
+
+impl ScriptRuntime {
+    pub fn new(limits: Limits) -> Self {
+        ScriptRuntime {
+            limits,
+            pools: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn pool(&self, tenant_id: &str) -> Arc<TenantPool> {
+        let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+        pools
+            .entry(tenant_id.to_string())
+            .or_insert_with(|| {
+                Arc::new(TenantPool {
+                    idle: Mutex::new(Vec::new()),
+                    slots: Arc::new(Semaphore::new(self.limits.containers_per_tenant)),
+                })
+            })
+            .clone()
+    }
+
+    fn expired(&self, h: &Handle, now: Instant) -> bool {
+        now.duration_since(h.created) >= self.limits.max_lifetime
+            || now.duration_since(h.last_used) >= self.limits.idle_timeout
+            || h.tx.is_closed()
+    }
+
+    /// Drops idle containers past their idle timeout or lifetime (all tenants).
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        let pools: Vec<Arc<TenantPool>> = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for p in pools {
+            p.idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|h| !self.expired(h, now));
+        }
+    }
+
+    /// Idle containers currently kept (all tenants).
+    pub fn idle_containers(&self) -> usize {
+        let pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+        pools
+            .values()
+            .map(|p| p.idle.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
+    }
+
+    async fn invoke(&self, req: ScriptRequest) -> Result<Reply, ScriptFailure> {
+        let pool = self.pool(&req.tenant_id);
+        let _permit =
+            tokio::time::timeout(self.limits.queue_wait, pool.slots.clone().acquire_owned())
+                .await
+                .map_err(|_| {
+                    runtime_failure(
+                        "too many concurrent script invocations for this tenant; try again",
+                    )
+                })?
+                .map_err(|_| runtime_failure("the script runtime is shutting down"))?;
+        let now = Instant::now();
+        let reused = {
+            let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
+            idle.retain(|h| !self.expired(h, now));
+            idle.pop()
+        };
+        let mut handle = match reused {
+            Some(h) => h,
+            None => spawn_container(self.limits.clone())
+                .await
+                .map_err(runtime_failure)?,
+        };
+        let deadline = Instant::now() + self.limits.deadline;
+        let (reply_tx, reply_rx) = oneshot::channel();
+        handle
+            .tx
+            .send(Job {
+                req,
+                deadline,
+                reply: reply_tx,
+            })
+            .map_err(|_| runtime_failure("the script container is gone"))?;
+        // The container enforces the deadline itself; the grace covers a wedged thread.
+        let reply = tokio::time::timeout(self.limits.deadline + Duration::from_secs(5), reply_rx)
+            .await
+            .map_err(|_| runtime_failure("the script container stopped responding"))?
+            .map_err(|_| runtime_failure("the script container stopped"))?;
+        if !reply.recycle {
+            handle.last_used = Instant::now();
+            if !self.expired(&handle, handle.last_used) {
+                pool.idle
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(handle);
+            }
+        }
+        Ok(reply)
+    }
+}
+
+#[async_trait::async_trait]
+impl ScriptRunner for ScriptRuntime {
+    async fn run(&self, request: ScriptRequest) -> ScriptOutcome {
+        let started = Instant::now();
+        match self.invoke(request).await {
+            Ok(r) => ScriptOutcome {
+                result: r.result,
+                console: r.console,
+                warnings: r.warnings,
+                elapsed: started.elapsed(),
+            },
+            Err(f) => ScriptOutcome {
+                result: Err(f),
+                console: Vec::new(),
+                warnings: Vec::new(),
+                elapsed: started.elapsed(),
+            },
+        }
+    }
+}

@@ -109,6 +109,13 @@ fn install_environment<'js>(
     )?;
     let s = sh.clone();
     host.set(
+        "accepting",
+        Function::new(ctx.clone(), move || {
+            s.deadline.get().is_some() && !s.console_truncated.get()
+        })?,
+    )?;
+    let s = sh.clone();
+    host.set(
         "warn",
         Function::new(ctx.clone(), move |text: String| {
             s.warnings.borrow_mut().push(text)

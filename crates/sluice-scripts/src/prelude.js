@@ -99,7 +99,8 @@
   const consoleObj = {};
   for (const level of ['log', 'info', 'warn', 'error', 'debug', 'trace']) {
     const sink = level === 'trace' ? 'debug' : level;
-    consoleObj[level] = function (...args) { host.write(sink, format(args)); };
+    // host.write answers false once this invocation's output cap is reached: stop formatting.
+    consoleObj[level] = function (...args) { if (host.accepting()) host.write(sink, format(args)); };
   }
   define('console', freeze(consoleObj));
 
@@ -217,7 +218,7 @@
       called = true;
       done(err === undefined ? null : err, result);
     };
-    args.push(callback);
+    args[args.length] = callback;
     let ret;
     try {
       ret = apply(fn, undefined, args);

@@ -1,0 +1,269 @@
+//! Hostile scripts: each is stopped by a limit, fails only its own invocation, and leaves the
+//! runtime serving other invocations and other tenants.
+
+use serde_json::{Value, json};
+use sluice_core::ports::{ScriptFailure, ScriptKind, ScriptOutcome, ScriptRequest, ScriptRunner};
+use sluice_scripts::{Limits, ScriptRuntime};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+fn runtime() -> ScriptRuntime {
+    ScriptRuntime::new(Limits {
+        deadline: Duration::from_millis(1000),
+        memory_bytes: 32 * 1024 * 1024,
+        console_bytes: 4096,
+        ..Limits::default()
+    })
+}
+
+fn req(tenant: &str, source: &str) -> ScriptRequest {
+    ScriptRequest {
+        tenant_id: tenant.into(),
+        kind: ScriptKind::Login,
+        source: source.into(),
+        args: vec![json!("a@b.c"), json!("pw")],
+        context: None,
+        configuration: BTreeMap::new(),
+    }
+}
+
+async fn run(rt: &ScriptRuntime, tenant: &str, source: &str) -> ScriptOutcome {
+    rt.run(req(tenant, source)).await
+}
+
+const OK: &str = "function (e, p, cb) { cb(null, {user_id: 'ok'}); }";
+
+/// The runtime still serves the same tenant and another one.
+async fn still_serving(rt: &ScriptRuntime, tenant: &str) {
+    assert_eq!(
+        run(rt, tenant, OK).await.result,
+        Ok(json!({"user_id": "ok"}))
+    );
+    assert_eq!(
+        run(rt, "bystander", OK).await.result,
+        Ok(json!({"user_id": "ok"}))
+    );
+}
+
+fn is_timeout(r: &Result<Value, ScriptFailure>) -> bool {
+    matches!(r, Err(ScriptFailure::Timeout { .. }))
+}
+
+#[tokio::test]
+async fn infinite_loop_is_stopped_at_the_deadline() {
+    let rt = runtime();
+    let t = Instant::now();
+    let o = run(&rt, "evil", "function (e, p, cb) { while (true) {} }").await;
+    assert!(is_timeout(&o.result), "{:?}", o.result);
+    assert!(t.elapsed() < Duration::from_secs(3));
+    still_serving(&rt, "evil").await;
+}
+
+#[tokio::test]
+async fn infinite_loop_inside_try_catch_cannot_catch_the_deadline() {
+    let rt = runtime();
+    let o = run(
+        &rt,
+        "evil",
+        "function (e, p, cb) { for (;;) { try { while (true) {} } catch (x) {} } }",
+    )
+    .await;
+    assert!(is_timeout(&o.result), "{:?}", o.result);
+    still_serving(&rt, "evil").await;
+}
+
+#[tokio::test]
+async fn catastrophic_regex_is_stopped_at_the_deadline() {
+    let rt = runtime();
+    let o = run(
+        &rt,
+        "evil",
+        "function (e, p, cb) { /^(a+)+$/.test('a'.repeat(40) + '!'); cb(null, {user_id: 'no'}); }",
+    )
+    .await;
+    assert!(is_timeout(&o.result), "{:?}", o.result);
+    still_serving(&rt, "evil").await;
+}
+
+#[tokio::test]
+async fn allocation_bomb_hits_the_memory_limit() {
+    let rt = runtime();
+    let o = run(
+        &rt,
+        "evil",
+        "function (e, p, cb) { const a = []; for (;;) a.push(new Array(100000).fill(1)); }",
+    )
+    .await;
+    assert!(
+        matches!(
+            o.result,
+            Err(ScriptFailure::Limit { .. } | ScriptFailure::Timeout { .. })
+        ),
+        "{:?}",
+        o.result
+    );
+    still_serving(&rt, "evil").await;
+}
+
+#[tokio::test]
+async fn string_doubling_hits_the_memory_limit() {
+    let rt = runtime();
+    let o = run(
+        &rt,
+        "evil",
+        "function (e, p, cb) { let s = 'x'; for (;;) s = s + s; }",
+    )
+    .await;
+    assert!(
+        matches!(
+            o.result,
+            Err(ScriptFailure::Limit { .. } | ScriptFailure::Error { .. })
+        ),
+        "{:?}",
+        o.result
+    );
+    still_serving(&rt, "evil").await;
+}
+
+#[tokio::test]
+async fn deep_recursion_hits_the_stack_limit() {
+    let rt = runtime();
+    let o = run(
+        &rt,
+        "evil",
+        "function (e, p, cb) { const f = (n) => f(n + 1) + 1; f(0); }",
+    )
+    .await;
+    assert!(
+        matches!(o.result, Err(ScriptFailure::Limit { .. })),
+        "{:?}",
+        o.result
+    );
+    still_serving(&rt, "evil").await;
+}
+
+#[tokio::test]
+async fn promise_that_never_settles_ends_at_the_deadline() {
+    let rt = runtime();
+    let o = run(
+        &rt,
+        "evil",
+        "async function (e, p, cb) { await new Promise(() => {}); cb(null, {}); }",
+    )
+    .await;
+    assert!(is_timeout(&o.result), "{:?}", o.result);
+    still_serving(&rt, "evil").await;
+}
+
+#[tokio::test]
+async fn huge_console_output_is_capped() {
+    let rt = runtime();
+    let o = run(&rt, "evil", "function (e, p, cb) { for (let i = 0; i < 100000; i++) console.log('spam spam spam %d', i); cb(null, {user_id: 'ok'}); }").await;
+    assert_eq!(o.result, Ok(json!({"user_id": "ok"})));
+    let bytes: usize = o.console.iter().map(|l| l.text.len()).sum();
+    assert!(bytes <= 4096 + 100, "{bytes} bytes captured");
+    assert!(o.console.last().unwrap().text.contains("truncated"));
+}
+
+#[tokio::test]
+async fn oversized_result_is_refused() {
+    let rt = runtime();
+    let o = run(
+        &rt,
+        "evil",
+        "function (e, p, cb) { cb(null, {user_id: 'x', blob: 'y'.repeat(2 * 1024 * 1024)}); }",
+    )
+    .await;
+    assert!(
+        matches!(o.result, Err(ScriptFailure::Limit { .. })),
+        "{:?}",
+        o.result
+    );
+}
+
+#[tokio::test]
+async fn tampering_with_prototypes_and_error_classes_stays_in_its_tenant() {
+    let rt = runtime();
+    let o = run(&rt, "evil", "function (e, p, cb) { Object.prototype.user_id = 'pwned'; Array.prototype.push = null; try { WrongUsernameOrPasswordError = function () {}; } catch (x) {} global.shared = 'evil-data'; cb(null, {user_id: 'done'}); }").await;
+    assert_eq!(o.result, Ok(json!({"user_id": "done"})));
+    // Another tenant sees pristine built-ins, error classes and global.
+    let o = run(&rt, "victim", "function (e, p, cb) { cb(new WrongUsernameOrPasswordError(e, String(({}).user_id) + ' ' + typeof [].push + ' ' + String(global.shared))); }").await;
+    assert_eq!(
+        o.result,
+        Err(ScriptFailure::WrongCredentials {
+            user_id: Some("a@b.c".into()),
+            message: "undefined function undefined".into()
+        })
+    );
+    // Error classes cannot be replaced even within the tenant.
+    let o = run(
+        &rt,
+        "evil",
+        "function (e, p, cb) { cb(new UnauthorizedError('still real')); }",
+    )
+    .await;
+    assert_eq!(
+        o.result,
+        Err(ScriptFailure::Unauthorized {
+            message: "still real".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_busy_tenant_does_not_block_another() {
+    let rt = std::sync::Arc::new(runtime());
+    let r2 = rt.clone();
+    let evil =
+        tokio::spawn(
+            async move { run(&r2, "evil", "function (e, p, cb) { while (true) {} }").await },
+        );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let t = Instant::now();
+    assert_eq!(
+        run(&rt, "victim", OK).await.result,
+        Ok(json!({"user_id": "ok"}))
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "victim waited {:?}",
+        t.elapsed()
+    );
+    assert!(is_timeout(&evil.await.unwrap().result));
+}
+
+#[tokio::test]
+async fn a_tenant_is_bounded_by_its_container_pool() {
+    let rt = std::sync::Arc::new(ScriptRuntime::new(Limits {
+        deadline: Duration::from_millis(800),
+        containers_per_tenant: 2,
+        queue_wait: Duration::from_millis(100),
+        ..Limits::default()
+    }));
+    let mut hogs = Vec::new();
+    for _ in 0..2 {
+        let r = rt.clone();
+        hogs.push(tokio::spawn(async move {
+            run(&r, "evil", "function (e, p, cb) { while (true) {} }").await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let o = run(&rt, "evil", OK).await;
+    assert!(
+        matches!(o.result, Err(ScriptFailure::Runtime { ref message }) if message.contains("too many")),
+        "{:?}",
+        o.result
+    );
+    assert_eq!(
+        run(&rt, "other", OK).await.result,
+        Ok(json!({"user_id": "ok"}))
+    );
+    for h in hogs {
+        assert!(is_timeout(&h.await.unwrap().result));
+    }
+    assert_eq!(
+        run(&rt, "evil", OK).await.result,
+        Ok(json!({"user_id": "ok"})),
+        "capacity returns"
+    );
+}

@@ -138,6 +138,19 @@ fn install_environment<'js>(
             s.cleared_timers.borrow_mut().insert(id);
         })?,
     )?;
+    host.set(
+        "loadModule",
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| {
+            crate::modules::load(&ctx, &name)
+        })?,
+    )?;
+    host.set(
+        "forbidden",
+        Function::new(ctx.clone(), |name: String| {
+            crate::modules::is_forbidden(&name)
+        })?,
+    )?;
+    host.set("utf8", crate::modules::bytes::natives(ctx)?)?;
     let prelude: Function = ctx.eval_with_options(PRELUDE, eval_options("sluice:prelude"))?;
     prelude.call((host,))
 }

@@ -7,11 +7,13 @@
 //! - [`container`]: one container — its engine, limits, globals and compiled-script cache.
 //! - [`invoke`]: one invocation — the Auth0 callback contract and marshaling of results/errors.
 //! - [`limits`]: the limits every invocation runs under.
+//! - [`modules`]: the host modules behind `require` (native Rust behind npm-shaped facades).
 
 pub mod check;
 pub mod container;
 pub mod invoke;
 pub mod limits;
+pub mod modules;
 pub mod runtime;
 
 pub use check::SyntaxChecker;

@@ -203,6 +203,66 @@
     define('structuredClone', (v) => clone(v, new Map()));
   }
 
+  // --- require: vetted host modules only --------------------------------------------------------
+  const moduleCache = new Map();
+  // 'name', 'name@1.2.3', '@scope/name@1.2.3', 'name@1.2.3/sub', 'node:name' -> module name.
+  const moduleName = (spec) => {
+    let s = spec.startsWith('node:') ? spec.slice(5) : spec;
+    const at = s.indexOf('@', s.startsWith('@') ? 1 : 0);
+    if (at > 0) {
+      const rest = s.slice(at + 1);
+      const slash = rest.indexOf('/');
+      s = s.slice(0, at) + (slash < 0 ? '' : rest.slice(slash));
+    }
+    return s;
+  };
+  const require = function require(spec) {
+    if (typeof spec !== 'string' || spec === '') throw new TypeError('The "id" argument must be of type string');
+    const name = moduleName(spec);
+    if (moduleCache.has(name)) return moduleCache.get(name);
+    const def = host.loadModule(name);
+    if (def === undefined) {
+      const e = new Error(host.forbidden(name)
+        ? "Module '" + name + "' is not available to action scripts (no file system, process or raw network access)"
+        : "Cannot find module '" + spec + "'");
+      e.code = 'MODULE_NOT_FOUND';
+      throw e;
+    }
+    const module = { exports: {}, id: name };
+    apply(def.factory, undefined, [module, module.exports, require, def.natives]);
+    moduleCache.set(name, module.exports);
+    return module.exports;
+  };
+  define('require', require);
+  // Buffer is loaded on first use (most scripts never touch it).
+  defineProperty(g, 'Buffer', {
+    configurable: true,
+    enumerable: false,
+    get() {
+      const B = require('buffer').Buffer;
+      defineProperty(g, 'Buffer', { value: B, writable: true, configurable: true, enumerable: false });
+      return B;
+    },
+  });
+  class TextEncoder {
+    get encoding() { return 'utf-8'; }
+    encode(s) { return new Uint8Array(host.utf8.utf8Encode(s === undefined ? '' : String(s))); }
+  }
+  class TextDecoder {
+    constructor(label) {
+      const l = String(label === undefined ? 'utf-8' : label).toLowerCase();
+      if (l !== 'utf-8' && l !== 'utf8') throw new RangeError('Only utf-8 is supported');
+    }
+    get encoding() { return 'utf-8'; }
+    decode(b) {
+      if (b === undefined) return '';
+      const u = b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      return host.utf8.utf8Decode(u);
+    }
+  }
+  if (typeof g.TextEncoder !== 'function') define('TextEncoder', TextEncoder);
+  if (typeof g.TextDecoder !== 'function') define('TextDecoder', TextDecoder);
+
   // --- the invocation contract ------------------------------------------------------------------
   const isThenable = (r) => r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function';
   const asError = (e, what) => (e === undefined || e === null ? new Error(what + ' with ' + String(e)) : e);

@@ -1,0 +1,89 @@
+//! Host modules behind `require`: each is a JavaScript facade (the npm API surface scripts use)
+//! over native Rust functions. `require('name')`, `require('name@1.2.3')` and
+//! `require('node:name')` resolve here; one implementation serves every version.
+//!
+//! A module is loaded at most once per container (its exports are cached by the `require` in
+//! the prelude); a module that fails to load is not cached, so the next `require` tries again.
+
+pub mod bcrypt;
+pub mod bytes;
+
+use rquickjs::{Ctx, Function, Object, Value};
+
+/// Natives of one module: an object of native functions handed to its facade.
+pub type Natives = for<'js> fn(&Ctx<'js>) -> rquickjs::Result<Object<'js>>;
+
+pub struct ModuleDef {
+    pub name: &'static str,
+    pub source: &'static str,
+    pub natives: Natives,
+}
+
+/// Every module scripts may require.
+pub const MODULES: &[ModuleDef] = &[
+    ModuleDef {
+        name: "buffer",
+        source: include_str!("buffer.js"),
+        natives: bytes::natives,
+    },
+    ModuleDef {
+        name: "bcrypt",
+        source: include_str!("bcrypt.js"),
+        natives: bcrypt::natives,
+    },
+    ModuleDef {
+        name: "bcryptjs",
+        source: include_str!("bcrypt.js"),
+        natives: bcrypt::natives,
+    },
+];
+
+/// Node built-ins that give access to the host; requiring them fails with a clear message.
+pub const FORBIDDEN: &[&str] = &[
+    "fs",
+    "fs/promises",
+    "child_process",
+    "net",
+    "tls",
+    "dgram",
+    "dns",
+    "os",
+    "cluster",
+    "http",
+    "https",
+    "http2",
+    "inspector",
+    "module",
+    "perf_hooks",
+    "process",
+    "repl",
+    "tty",
+    "v8",
+    "vm",
+    "worker_threads",
+];
+
+pub fn lookup(name: &str) -> Option<&'static ModuleDef> {
+    MODULES.iter().find(|m| m.name == name)
+}
+
+/// `host.loadModule(name)`: `{factory, natives}` for a known module, `undefined` otherwise.
+/// The factory is the facade compiled with the module's name as its file name.
+pub fn load<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Value<'js>> {
+    let Some(def) = lookup(name) else {
+        return Ok(Value::new_undefined(ctx.clone()));
+    };
+    let mut opts = rquickjs::context::EvalOptions::default();
+    opts.global = true;
+    opts.strict = false;
+    opts.filename = Some(format!("node:{}", def.name));
+    let factory: Function = ctx.eval_with_options(def.source, opts)?;
+    let o = Object::new(ctx.clone())?;
+    o.set("factory", factory)?;
+    o.set("natives", (def.natives)(ctx)?)?;
+    Ok(o.into_value())
+}
+
+pub fn is_forbidden(name: &str) -> bool {
+    FORBIDDEN.contains(&name)
+}

@@ -1,0 +1,185 @@
+//! `require` and the host modules: resolution rules, Buffer, bcrypt/bcryptjs.
+
+use serde_json::{Value, json};
+use sluice_core::ports::{ScriptFailure, ScriptKind, ScriptRequest, ScriptRunner};
+use sluice_scripts::{Limits, ScriptRuntime};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn runtime() -> ScriptRuntime {
+    ScriptRuntime::new(Limits {
+        deadline: Duration::from_secs(10),
+        ..Limits::default()
+    })
+}
+
+/// Runs `body` as the inside of `function (email, password, cb) { ... }`.
+async fn run(rt: &ScriptRuntime, body: &str) -> Result<Value, ScriptFailure> {
+    let source = format!("function login(email, password, cb) {{\n{body}\n}}");
+    rt.run(ScriptRequest {
+        tenant_id: "t".into(),
+        kind: ScriptKind::Login,
+        source: source.into(),
+        args: vec![json!("a@b.c"), json!("pw")],
+        context: None,
+        configuration: BTreeMap::new(),
+    })
+    .await
+    .result
+}
+
+#[tokio::test]
+async fn require_accepts_versions_and_node_prefix_and_caches() {
+    let rt = runtime();
+    let r = run(&rt, "const a = require('bcrypt'); cb(null, {same: a === require('bcrypt@5.1.0') && a === require('node:bcrypt'), scoped: typeof require('bcryptjs@2.4.3').hash});").await;
+    assert_eq!(r, Ok(json!({"same": true, "scoped": "function"})));
+}
+
+#[tokio::test]
+async fn forbidden_and_unknown_modules_fail_with_module_not_found() {
+    let rt = runtime();
+    for (m, needle) in [
+        ("fs", "not available to action scripts"),
+        ("child_process", "not available"),
+        ("net", "not available"),
+        ("left-pad", "Cannot find module 'left-pad'"),
+    ] {
+        let r = run(&rt, &format!("try {{ require('{m}'); cb(null, {{}}); }} catch (e) {{ cb(null, {{code: e.code, message: e.message}}); }}")).await.unwrap();
+        assert_eq!(r["code"], "MODULE_NOT_FOUND", "{m}");
+        assert!(r["message"].as_str().unwrap().contains(needle), "{m}: {r}");
+    }
+}
+
+#[tokio::test]
+async fn buffer_encodings_round_trip() {
+    let rt = runtime();
+    let r = run(&rt, r#"
+      const b = Buffer.from('héllo wörld ✓', 'utf8');
+      const out = {
+        len: b.length, byteLength: Buffer.byteLength('✓'),
+        hex: Buffer.from('hi').toString('hex'), fromHex: Buffer.from('6869', 'hex').toString(),
+        b64: Buffer.from('hello').toString('base64'), fromB64: Buffer.from('aGVsbG8=', 'base64').toString(),
+        b64url: Buffer.from([251, 255]).toString('base64url'), fromB64url: Array.from(Buffer.from('-_8', 'base64url')),
+        latin1: Array.from(Buffer.from('\u00e9', 'latin1')), binary: Buffer.from([233]).toString('binary') === '\u00e9',
+        ucs2: Buffer.from('ab', 'ucs2').toString('hex'), utf16le: Buffer.from('6100', 'hex').toString('utf16le'),
+        utf8: b.toString('utf8') === 'héllo wörld ✓',
+        concat: Buffer.concat([Buffer.from('a'), Buffer.from('bc')]).toString(),
+        isBuffer: Buffer.isBuffer(b) && !Buffer.isBuffer('x'),
+        slice: b.slice(0, 5).toString(), sub: Buffer.from('abcdef').subarray(2, 4).toString(),
+        equals: Buffer.from('x').equals(Buffer.from('x')), compare: Buffer.compare(Buffer.from('a'), Buffer.from('b')),
+        ints: (() => { const x = Buffer.alloc(8); x.writeUInt32BE(0xdeadbeef, 0); x.writeUInt16LE(0x1234, 4); return [x.readUInt32BE(0), x.readUInt16LE(4), x.readUInt8(0), x.toString('hex')]; })(),
+        alloc: Buffer.alloc(3, 'ab').toString(), json: JSON.stringify(Buffer.from([1, 2])),
+        atob: atob(btoa('bin\u00ff')) === 'bin\u00ff', te: Array.from(new TextEncoder().encode('é')), td: new TextDecoder().decode(new Uint8Array([0xe2, 0x9c, 0x93])),
+      };
+      cb(null, out);
+    "#).await.unwrap();
+    assert_eq!(r["len"], 17);
+    assert_eq!(r["byteLength"], 3);
+    assert_eq!(r["hex"], "6869");
+    assert_eq!(r["fromHex"], "hi");
+    assert_eq!(r["b64"], "aGVsbG8=");
+    assert_eq!(r["fromB64"], "hello");
+    assert_eq!(r["b64url"], "-_8");
+    assert_eq!(r["fromB64url"], json!([251, 255]));
+    assert_eq!(r["latin1"], json!([233]));
+    assert_eq!(r["binary"], true);
+    assert_eq!(r["ucs2"], "61006200");
+    assert_eq!(r["utf16le"], "a");
+    assert_eq!(r["utf8"], true);
+    assert_eq!(r["concat"], "abc");
+    assert_eq!(r["isBuffer"], true);
+    assert_eq!(r["slice"], "héll");
+    assert_eq!(r["sub"], "cd");
+    assert_eq!(r["equals"], true);
+    assert_eq!(r["compare"], -1);
+    assert_eq!(
+        r["ints"],
+        json!([3735928559u32, 4660, 222, "deadbeef34120000"])
+    );
+    assert_eq!(r["alloc"], "aba");
+    assert_eq!(r["json"], r#"{"type":"Buffer","data":[1,2]}"#);
+    assert_eq!(r["atob"], true);
+    assert_eq!(r["te"], json!([195, 169]));
+    assert_eq!(r["td"], "✓");
+}
+
+/// Vectors from other implementations (OpenBSD/crypt_blowfish `$2a$`, and the same hash under
+/// the `$2b$` and `$2y$` prefixes, which compute identically for these inputs).
+const VECTORS: &[(&str, &str)] = &[
+    (
+        "U*U",
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+    ),
+    (
+        "U*U*",
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK",
+    ),
+    (
+        "",
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC.7uG0VCzI2bS7j6ymqJi9CdcdxiRTWNy",
+    ),
+    (
+        "U*U",
+        "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+    ),
+    (
+        "U*U",
+        "$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+    ),
+];
+
+#[tokio::test]
+async fn bcrypt_verifies_hashes_made_by_other_implementations() {
+    let rt = runtime();
+    for (pw, hash) in VECTORS {
+        let body = format!(
+            "const b = require('bcrypt'); b.compare({pw:?}, {hash:?}, (err, ok) => cb(err, {{ok, sync: b.compareSync({pw:?}, {hash:?}), wrong: b.compareSync('nope', {hash:?})}}));"
+        );
+        assert_eq!(
+            run(&rt, &body).await,
+            Ok(json!({"ok": true, "sync": true, "wrong": false})),
+            "{hash}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bcrypt_callback_and_promise_forms() {
+    let rt = runtime();
+    let r = run(&rt, r#"
+      const bcrypt = require('bcrypt');
+      bcrypt.genSalt(4, (err, salt) => {
+        bcrypt.hash(password, salt, async (err2, hash) => {
+          const viaPromise = await bcrypt.compare(password, hash);
+          const hash2 = await bcrypt.hash('other', 4);
+          cb(null, {salt: salt.slice(0, 7), prefix: hash.slice(0, 29) === salt, ok: viaPromise,
+                    rounds: bcrypt.getRounds(hash2), sync: bcrypt.compareSync('other', bcrypt.hashSync('other', 4)),
+                    bad: await bcrypt.compare('pw', 'garbage')});
+        });
+      });
+    "#).await;
+    assert_eq!(
+        r,
+        Ok(
+            json!({"salt": "$2b$04$", "prefix": true, "ok": true, "rounds": 4, "sync": true, "bad": false})
+        )
+    );
+}
+
+#[tokio::test]
+async fn bcrypt_rejects_invalid_rounds_with_an_error() {
+    let r = run(
+        &runtime(),
+        "require('bcrypt').hash('pw', 99, (err) => cb(null, {msg: err && err.message}));",
+    )
+    .await
+    .unwrap();
+    assert!(r["msg"].as_str().unwrap().contains("Invalid rounds"), "{r}");
+}
+
+#[tokio::test]
+async fn bcrypt_hashing_does_not_block_timers() {
+    // While a cost-12 hash runs on the blocking pool, a 10 ms timer still fires first.
+    let r = run(&runtime(), "const order = []; require('bcrypt').hash('pw', 12).then(() => { order.push('hash'); cb(null, {order}); }); setTimeout(() => order.push('timer'), 10);").await;
+    assert_eq!(r, Ok(json!({"order": ["timer", "hash"]})));
+}

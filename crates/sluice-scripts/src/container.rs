@@ -3,6 +3,7 @@
 //! handler), the script environment (prelude, console, timers, `configuration`, `global`) and a
 //! cache of compiled scripts.
 
+use crate::egress::ModuleEnv;
 use crate::invoke::{Shared, failure_from_js, is_limit_message, result_from_js};
 use crate::limits::Limits;
 use rquickjs::context::EvalOptions;
@@ -98,6 +99,7 @@ fn install_environment<'js>(
     ctx: &Ctx<'js>,
     sh: &Rc<Shared>,
     cap: usize,
+    env: &ModuleEnv,
 ) -> rquickjs::Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
     let s = sh.clone();
@@ -138,26 +140,26 @@ fn install_environment<'js>(
             s.cleared_timers.borrow_mut().insert(id);
         })?,
     )?;
-    host.set(
-        "loadModule",
-        Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| {
-            crate::modules::load(&ctx, &name)
-        })?,
-    )?;
+    host.set("loadModule", {
+        let env = env.clone();
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, name: String| {
+            crate::modules::load(&ctx, &env, &name)
+        })?
+    })?;
     host.set(
         "forbidden",
         Function::new(ctx.clone(), |name: String| {
             crate::modules::is_forbidden(&name)
         })?,
     )?;
-    host.set("utf8", crate::modules::bytes::natives(ctx)?)?;
+    host.set("utf8", crate::modules::bytes::natives(ctx, env)?)?;
     let prelude: Function = ctx.eval_with_options(PRELUDE, eval_options("sluice:prelude"))?;
     prelude.call((host,))
 }
 
 impl Container {
     /// A fresh container with the script environment installed.
-    pub async fn new(limits: Limits) -> Result<Container, String> {
+    pub async fn new(limits: Limits, env: ModuleEnv) -> Result<Container, String> {
         let rt = AsyncRuntime::new().map_err(|e| format!("script engine: {e}"))?;
         rt.set_memory_limit(limits.memory_bytes).await;
         rt.set_max_stack_size(limits.stack_bytes).await;
@@ -173,7 +175,7 @@ impl Container {
         let cap = limits.console_bytes;
         let sh = shared.clone();
         let helpers = ctx
-            .with(|ctx| match install_environment(&ctx, &sh, cap) {
+            .with(|ctx| match install_environment(&ctx, &sh, cap, &env) {
                 Ok(h) => Ok(Persistent::save(&ctx, h)),
                 Err(e) => Err(format!("script environment: {:?}", engine_failure(&ctx, e))),
             })

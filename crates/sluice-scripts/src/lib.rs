@@ -6,16 +6,19 @@
 //!   tenant, each a QuickJS runtime on its own thread.
 //! - [`container`]: one container — its engine, limits, globals and compiled-script cache.
 //! - [`invoke`]: one invocation — the Auth0 callback contract and marshaling of results/errors.
+//! - [`egress`]: the per-tenant policy every outbound connection of a script passes.
 //! - [`limits`]: the limits every invocation runs under.
 //! - [`modules`]: the host modules behind `require` (native Rust behind npm-shaped facades).
 
 pub mod check;
 pub mod container;
+pub mod egress;
 pub mod invoke;
 pub mod limits;
 pub mod modules;
 pub mod runtime;
 
 pub use check::SyntaxChecker;
+pub use egress::{EgressPolicy, ModuleEnv};
 pub use limits::Limits;
 pub use runtime::ScriptRuntime;

@@ -4,6 +4,7 @@
 //! lifetime are dropped. A tenant's containers never serve another tenant.
 
 use crate::container::Container;
+use crate::egress::{EgressPolicy, ModuleEnv};
 use crate::limits::Limits;
 use sluice_core::ports::{ScriptFailure, ScriptOutcome, ScriptRequest, ScriptRunner};
 use std::collections::HashMap;
@@ -27,6 +28,8 @@ struct Reply {
 /// The sending end of a container thread.
 struct Handle {
     tx: mpsc::UnboundedSender<Job>,
+    /// The egress policy the container was built with.
+    policy: Arc<EgressPolicy>,
     created: Instant,
     last_used: Instant,
 }
@@ -39,6 +42,8 @@ struct TenantPool {
 pub struct ScriptRuntime {
     limits: Limits,
     pools: Mutex<HashMap<String, Arc<TenantPool>>>,
+    default_egress: Arc<EgressPolicy>,
+    egress: Mutex<HashMap<String, Arc<EgressPolicy>>>,
 }
 
 fn runtime_failure(message: impl Into<String>) -> ScriptFailure {
@@ -48,7 +53,8 @@ fn runtime_failure(message: impl Into<String>) -> ScriptFailure {
 }
 
 /// Starts a container on a thread of its own; resolves once its environment is ready.
-async fn spawn_container(limits: Limits) -> Result<Handle, String> {
+async fn spawn_container(limits: Limits, env: ModuleEnv) -> Result<Handle, String> {
+    let policy = env.egress.clone();
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
     let (ready_tx, ready_rx) = oneshot::channel::<Result<(), String>>();
     std::thread::Builder::new()
@@ -66,7 +72,7 @@ async fn spawn_container(limits: Limits) -> Result<Handle, String> {
                 }
             };
             rt.block_on(async move {
-                let container = match Container::new(limits).await {
+                let container = match Container::new(limits, env).await {
                     Ok(c) => {
                         let _ = ready_tx.send(Ok(()));
                         c
@@ -98,16 +104,56 @@ async fn spawn_container(limits: Limits) -> Result<Handle, String> {
     let now = Instant::now();
     Ok(Handle {
         tx,
+        policy,
         created: now,
         last_used: now,
     })
 }
 
 impl ScriptRuntime {
+    /// A runtime whose scripts may connect anywhere except cloud metadata addresses, until a
+    /// tenant gets its own policy ([`set_egress_policy`](Self::set_egress_policy)).
     pub fn new(limits: Limits) -> Self {
+        Self::with_default_egress(limits, EgressPolicy::allow_all())
+    }
+
+    pub fn with_default_egress(limits: Limits, policy: EgressPolicy) -> Self {
         ScriptRuntime {
             limits,
             pools: Mutex::new(HashMap::new()),
+            default_egress: Arc::new(policy),
+            egress: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Sets a tenant's egress policy; its idle containers are dropped so the next invocation
+    /// runs under the new policy.
+    pub fn set_egress_policy(&self, tenant_id: &str, policy: EgressPolicy) {
+        self.egress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant_id.to_string(), Arc::new(policy));
+        if let Some(pool) = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant_id)
+        {
+            pool.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+    }
+
+    fn env_for(&self, tenant_id: &str) -> ModuleEnv {
+        let egress = self
+            .egress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant_id)
+            .cloned()
+            .unwrap_or_else(|| self.default_egress.clone());
+        ModuleEnv {
+            tenant_id: tenant_id.to_string(),
+            egress,
         }
     }
 
@@ -163,6 +209,7 @@ impl ScriptRuntime {
 
     async fn invoke(&self, req: ScriptRequest) -> Result<Reply, ScriptFailure> {
         let pool = self.pool(&req.tenant_id);
+        let req_tenant = req.tenant_id.clone();
         let _permit =
             tokio::time::timeout(self.limits.queue_wait, pool.slots.clone().acquire_owned())
                 .await
@@ -180,7 +227,7 @@ impl ScriptRuntime {
         };
         let mut handle = match reused {
             Some(h) => h,
-            None => spawn_container(self.limits.clone())
+            None => spawn_container(self.limits.clone(), self.env_for(&req.tenant_id))
                 .await
                 .map_err(runtime_failure)?,
         };
@@ -199,7 +246,8 @@ impl ScriptRuntime {
             .await
             .map_err(|_| runtime_failure("the script container stopped responding"))?
             .map_err(|_| runtime_failure("the script container stopped"))?;
-        if !reply.recycle {
+        let current = Arc::ptr_eq(&handle.policy, &self.env_for(&req_tenant).egress);
+        if !reply.recycle && current {
             handle.last_used = Instant::now();
             if !self.expired(&handle, handle.last_used) {
                 pool.idle

@@ -119,7 +119,7 @@ pub fn verify(password: &str, hash: &str) -> bool {
     bcrypt::verify(password, hash).unwrap_or(false)
 }
 
-pub fn natives<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
     o.set(
         "genSalt",

@@ -19,7 +19,10 @@ pub fn array_buffer<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> rquickjs::Result<Arr
     ArrayBuffer::new(ctx.clone(), bytes)
 }
 
-pub fn natives<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+pub fn natives<'js>(
+    ctx: &Ctx<'js>,
+    _env: &crate::egress::ModuleEnv,
+) -> rquickjs::Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
     o.set(
         "utf8Encode",

@@ -8,10 +8,12 @@
 pub mod bcrypt;
 pub mod bytes;
 
+pub use crate::egress::ModuleEnv;
 use rquickjs::{Ctx, Function, Object, Value};
 
-/// Natives of one module: an object of native functions handed to its facade.
-pub type Natives = for<'js> fn(&Ctx<'js>) -> rquickjs::Result<Object<'js>>;
+/// Natives of one module: an object of native functions handed to its facade. `env` carries
+/// the tenant and its egress policy for modules that open connections.
+pub type Natives = for<'js> fn(&Ctx<'js>, &ModuleEnv) -> rquickjs::Result<Object<'js>>;
 
 pub struct ModuleDef {
     pub name: &'static str,
@@ -69,7 +71,7 @@ pub fn lookup(name: &str) -> Option<&'static ModuleDef> {
 
 /// `host.loadModule(name)`: `{factory, natives}` for a known module, `undefined` otherwise.
 /// The factory is the facade compiled with the module's name as its file name.
-pub fn load<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Value<'js>> {
+pub fn load<'js>(ctx: &Ctx<'js>, env: &ModuleEnv, name: &str) -> rquickjs::Result<Value<'js>> {
     let Some(def) = lookup(name) else {
         return Ok(Value::new_undefined(ctx.clone()));
     };
@@ -80,7 +82,7 @@ pub fn load<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Value<'js>> {
     let factory: Function = ctx.eval_with_options(def.source, opts)?;
     let o = Object::new(ctx.clone())?;
     o.set("factory", factory)?;
-    o.set("natives", (def.natives)(ctx)?)?;
+    o.set("natives", (def.natives)(ctx, env)?)?;
     Ok(o.into_value())
 }
 

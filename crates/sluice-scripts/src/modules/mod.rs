@@ -7,6 +7,7 @@
 
 pub mod bcrypt;
 pub mod bytes;
+pub mod crypto;
 
 pub use crate::egress::ModuleEnv;
 use rquickjs::{Ctx, Function, Object, Value};
@@ -32,6 +33,11 @@ pub const MODULES: &[ModuleDef] = &[
         name: "bcrypt",
         source: include_str!("bcrypt.js"),
         natives: bcrypt::natives,
+    },
+    ModuleDef {
+        name: "crypto",
+        source: include_str!("crypto.js"),
+        natives: crypto::natives,
     },
     ModuleDef {
         name: "bcryptjs",

@@ -234,6 +234,41 @@
     return module.exports;
   };
   define('require', require);
+  // util is built here, where console's formatter lives.
+  const promisify = (fn) => {
+    if (typeof fn !== 'function') throw new TypeError('The "original" argument must be of type function');
+    if (fn[promisify.custom]) return fn[promisify.custom];
+    return function (...args) {
+      return new PromiseCtor((resolve, reject) => {
+        apply(fn, this, [...args, (err, ...values) => (err ? reject(err) : resolve(values.length > 1 ? values : values[0]))]);
+      });
+    };
+  };
+  promisify.custom = Symbol.for('nodejs.util.promisify.custom');
+  const util = freeze({
+    format: (...args) => format(args),
+    inspect: (v) => inspect(v, 1),
+    promisify,
+    callbackify: (fn) => function (...args) {
+      const cb = args.pop();
+      apply(promiseThen, PromiseCtor.resolve(apply(fn, this, args)), [(v) => cb(null, v), (e) => cb(e)]);
+    },
+    inherits: (ctor, superCtor) => { Object.setPrototypeOf(ctor.prototype, superCtor.prototype); Object.setPrototypeOf(ctor, superCtor); ctor.super_ = superCtor; },
+    deprecate: (fn) => fn,
+    isArray: Array.isArray,
+    isDeepStrictEqual: (a, b) => JSON.stringify(a) === JSON.stringify(b),
+    types: freeze({
+      isDate: (v) => v instanceof Date,
+      isRegExp: (v) => v instanceof RegExp,
+      isPromise: (v) => v instanceof PromiseCtor,
+      isUint8Array: (v) => v instanceof Uint8Array,
+      isNativeError: (v) => v instanceof Error,
+    }),
+    get TextEncoder() { return g.TextEncoder; },
+    get TextDecoder() { return g.TextDecoder; },
+  });
+  moduleCache.set('util', util);
+  moduleCache.set('util/types', util.types);
   // Buffer is loaded on first use (most scripts never touch it).
   defineProperty(g, 'Buffer', {
     configurable: true,

@@ -183,3 +183,29 @@ async fn bcrypt_hashing_does_not_block_timers() {
     let r = run(&runtime(), "const order = []; require('bcrypt').hash('pw', 12).then(() => { order.push('hash'); cb(null, {order}); }); setTimeout(() => order.push('timer'), 10);").await;
     assert_eq!(r, Ok(json!({"order": ["timer", "hash"]})));
 }
+
+#[tokio::test]
+async fn util_events_and_uuid() {
+    let rt = runtime();
+    let r = run(&rt, r#"
+      const util = require('util'), EventEmitter = require('events'), uuid = require('uuid@9.0.0');
+      function Legacy() { EventEmitter.call(this); }
+      util.inherits(Legacy, EventEmitter);
+      class Modern extends EventEmitter {}
+      const seen = [];
+      const a = new Legacy(); a.on('x', (v) => seen.push('legacy:' + v)); a.emit('x', 1);
+      const b = new Modern(); b.once('y', (v) => seen.push('modern:' + v)); b.emit('y', 2); b.emit('y', 3);
+      const sleep = util.promisify((ms, done) => setTimeout(() => done(null, ms), ms));
+      sleep(5).then((ms) => cb(null, {
+        seen, ms, fmt: util.format('%s=%d %j', 'a', 42, {b: 1}),
+        v4: uuid.validate(uuid.v4()) && uuid.version(uuid.v4()) === 4, v7: uuid.version(uuid.v7()), callable: uuid.validate(uuid()),
+        isDate: util.types.isDate(new Date()), sameUtil: require('util') === util,
+      }));
+    "#).await;
+    assert_eq!(
+        r,
+        Ok(
+            json!({"seen": ["legacy:1", "modern:2"], "ms": 5, "fmt": "a=42 {\"b\":1}", "v4": true, "v7": 7, "callable": true, "isDate": true, "sameUtil": true})
+        )
+    );
+}

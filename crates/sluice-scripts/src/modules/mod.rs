@@ -22,6 +22,11 @@ pub struct ModuleDef {
     pub natives: Natives,
 }
 
+/// Natives of a module written wholly in JavaScript: none.
+fn js_only<'js>(ctx: &Ctx<'js>, _env: &ModuleEnv) -> rquickjs::Result<Object<'js>> {
+    Object::new(ctx.clone())
+}
+
 /// Every module scripts may require.
 pub const MODULES: &[ModuleDef] = &[
     ModuleDef {
@@ -33,6 +38,16 @@ pub const MODULES: &[ModuleDef] = &[
         name: "bcrypt",
         source: include_str!("bcrypt.js"),
         natives: bcrypt::natives,
+    },
+    ModuleDef {
+        name: "events",
+        source: include_str!("events.js"),
+        natives: js_only,
+    },
+    ModuleDef {
+        name: "uuid",
+        source: include_str!("uuid.js"),
+        natives: js_only,
     },
     ModuleDef {
         name: "crypto",

@@ -63,11 +63,14 @@ impl Cidr {
 }
 
 /// Addresses no script may reach, whatever the policy says: cloud instance metadata services.
+/// The unspecified addresses are included: on Linux a connection to them reaches the local host.
 pub const ALWAYS_DENIED: &[&str] = &[
     "169.254.169.254/32",
     "169.254.170.2/32",
     "fd00:ec2::254/128",
     "100.100.100.200/32",
+    "0.0.0.0/32",
+    "::/128",
 ];
 pub const ALWAYS_DENIED_HOSTS: &[&str] = &["metadata.google.internal", "metadata.goog", "metadata"];
 

@@ -298,6 +298,21 @@
   if (typeof g.TextEncoder !== 'function') define('TextEncoder', TextEncoder);
   if (typeof g.TextDecoder !== 'function') define('TextDecoder', TextDecoder);
 
+  // --- web globals from host modules, loaded on first use: fetch & co. and URL ------------------
+  const lazyGlobal = (name, load) => {
+    const settle = (value) => defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
+    defineProperty(g, name, {
+      configurable: true,
+      enumerable: false,
+      get() { const v = load(); settle(v); return v; },
+      set(v) { settle(v); },
+    });
+  };
+  for (const n of ['fetch', 'Headers', 'Request', 'Response', 'AbortController', 'AbortSignal']) {
+    if (!(n in g)) lazyGlobal(n, () => (n === 'fetch' ? require('node-fetch') : require('node-fetch')[n]));
+  }
+  for (const n of ['URL', 'URLSearchParams']) if (!(n in g)) lazyGlobal(n, () => require('url')[n]);
+
   // --- the invocation contract ------------------------------------------------------------------
   const isThenable = (r) => r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function';
   const asError = (e, what) => (e === undefined || e === null ? new Error(what + ' with ' + String(e)) : e);

@@ -24,6 +24,17 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantsCommand,
     },
+    /// Work with action scripts locally
+    Scripts {
+        #[command(subcommand)]
+        command: ScriptsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScriptsCommand {
+    /// Run one script and print its result, console output and timing (exit 1 if it fails)
+    Run(crate::scripts_cmd::RunArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +86,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             tracing::info!("stopped");
             Ok(())
         }
+        Command::Scripts {
+            command: ScriptsCommand::Run(args),
+        } => match crate::scripts_cmd::run(args).await? {
+            true => Ok(()),
+            false => Err("the script failed (see \"error\" above)".into()),
+        },
         Command::Tenants { command } => match command {
             TenantsCommand::Create { name, config } => {
                 let s = settings(&config)?;

@@ -460,3 +460,65 @@ async fn logs_never_contain_secrets_passwords_or_tokens() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn scripts_run_prints_result_console_and_timing() {
+    let dir = temp_dir("scriptsrun");
+    std::fs::write(
+        dir.join("login.js"),
+        "function login(email, password, callback) {\n  console.log('checking', email);\n  if (password !== configuration.PW) return callback(new WrongUsernameOrPasswordError(email, 'bad password'));\n  callback(null, { user_id: 'legacy-1', email: email });\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("get_user.js"),
+        "function getByEmail(email, callback) {\n  callback(null, null);\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("config.json"), r#"{"PW": "s3cret"}"#).unwrap();
+    let out = bin()
+        .args(["scripts", "run", "--dir"])
+        .arg(&dir)
+        .arg("--config")
+        .arg(dir.join("config.json"))
+        .args(["login", "alice@example.com", "s3cret"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["result"],
+        serde_json::json!({"user_id": "legacy-1", "email": "alice@example.com"})
+    );
+    assert_eq!(v["console"][0]["text"], "checking alice@example.com");
+    assert!(v["elapsed_ms"].as_f64().unwrap() > 0.0);
+    // A failing script exits non-zero and says how it failed.
+    let out = bin()
+        .args(["scripts", "run", "--script"])
+        .arg(dir.join("login.js"))
+        .arg("--config")
+        .arg(dir.join("config.json"))
+        .args(["login", "alice@example.com", "wrong"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "WrongUsernameOrPasswordError");
+    assert_eq!(v["error"]["message"], "bad password");
+    // get_user from the same directory: not found is a null result, not an error.
+    let out = bin()
+        .args(["scripts", "run", "--dir"])
+        .arg(&dir)
+        .args(["get_user", "bob@example.com"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["result"],
+        Value::Null
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -97,5 +97,42 @@
     if (x.byteLength !== y.byteLength) throw new RangeError('Input buffers must have the same byte length');
     return native.timingSafeEqual(x, y);
   };
-  exports.constants = {};
+  // --- asymmetric signatures (PEM keys: PKCS#8, PKCS#1, SEC1, SPKI) -----------------------------
+  const pemOf = (key) => {
+    if (typeof key === 'string') return key;
+    if (key && key._pem) return key._pem;
+    if (ArrayBuffer.isView(key)) return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8');
+    if (key && key.key !== undefined) {
+      if (key.passphrase) throw new Error('Encrypted private keys are not supported');
+      return pemOf(key.key);
+    }
+    throw new TypeError('The "key" argument must be a PEM string, Buffer, KeyObject or {key}');
+  };
+  const opts = (key) => ({
+    pss: !!(key && key.padding === 6),
+    p1363: !!(key && key.dsaEncoding === 'ieee-p1363'),
+  });
+  const hashOf = (a) => {
+    const h = alg(a);
+    if (h !== 'sha256' && h !== 'sha384' && h !== 'sha512') throw new Error('Unsupported signature digest: ' + a);
+    return h;
+  };
+  class Sign {
+    constructor(a) { this._hash = hashOf(a); this._chunks = []; }
+    update(data, enc) { this._chunks.push(toBytes(data, enc)); return this; }
+    sign(key, enc) { const o = opts(key); return output(native.asymSign(pemOf(key), this._hash, Buffer.concat(this._chunks), o.pss, o.p1363), enc); }
+  }
+  class Verify {
+    constructor(a) { this._hash = hashOf(a); this._chunks = []; }
+    update(data, enc) { this._chunks.push(toBytes(data, enc)); return this; }
+    verify(key, sig, enc) { const o = opts(key); return native.asymVerify(pemOf(key), this._hash, Buffer.concat(this._chunks), toBytes(sig, enc), o.pss, o.p1363); }
+  }
+  exports.createSign = (a) => new Sign(a);
+  exports.createVerify = (a) => new Verify(a);
+  exports.sign = (a, data, key) => { const o = opts(key); return Buffer.from(native.asymSign(pemOf(key), hashOf(a || 'sha256'), toBytes(data), o.pss, o.p1363)); };
+  exports.verify = (a, data, key, sig) => { const o = opts(key); return native.asymVerify(pemOf(key), hashOf(a || 'sha256'), toBytes(data), toBytes(sig), o.pss, o.p1363); };
+  const keyObject = (type) => (key) => ({ type, _pem: pemOf(key), export(o) { return this._pem; } });
+  exports.createPrivateKey = keyObject('private');
+  exports.createPublicKey = keyObject('public');
+  exports.constants = { RSA_PKCS1_PADDING: 1, RSA_PKCS1_PSS_PADDING: 6 };
 })

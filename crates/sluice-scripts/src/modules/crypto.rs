@@ -93,6 +93,7 @@ pub fn scrypt(
 
 pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
+    add_signatures(ctx, &o)?;
     let err = |ctx: &Ctx<'js>, e: String| Exception::throw_message(ctx, &e);
     o.set(
         "digest",
@@ -258,6 +259,61 @@ pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result
         )?,
     )?;
     Ok(o)
+}
+
+/// `asymSign(pem, hash, data, pss, p1363)` and `asymVerify(pem, hash, data, sig, pss, p1363)`,
+/// with this container's parsed-key cache.
+fn add_signatures<'js>(ctx: &Ctx<'js>, o: &Object<'js>) -> rquickjs::Result<()> {
+    let keys = std::rc::Rc::new(std::cell::RefCell::new(super::sign::KeyCache::default()));
+    let k = keys.clone();
+    o.set(
+        "asymSign",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>,
+                  pem: String,
+                  hash: String,
+                  data: TypedArray<'js, u8>,
+                  pss: bool,
+                  p1363: bool| {
+                let key = k
+                    .borrow_mut()
+                    .get(&pem)
+                    .map_err(|e| Exception::throw_message(&ctx, &e))?;
+                let sig = super::sign::sign(&key, &hash, &copy_out(&ctx, &data)?, pss, p1363)
+                    .map_err(|e| Exception::throw_message(&ctx, &e))?;
+                array_buffer(&ctx, sig)
+            },
+        )?,
+    )?;
+    o.set(
+        "asymVerify",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>,
+                  pem: String,
+                  hash: String,
+                  data: TypedArray<'js, u8>,
+                  sig: TypedArray<'js, u8>,
+                  pss: bool,
+                  p1363: bool| {
+                let key = keys
+                    .borrow_mut()
+                    .get(&pem)
+                    .map_err(|e| Exception::throw_message(&ctx, &e))?;
+                super::sign::verify(
+                    &key,
+                    &hash,
+                    &copy_out(&ctx, &data)?,
+                    &copy_out(&ctx, &sig)?,
+                    pss,
+                    p1363,
+                )
+                .map_err(|e| Exception::throw_message(&ctx, &e))
+            },
+        )?,
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,6 +8,10 @@
 pub mod bcrypt;
 pub mod bytes;
 pub mod crypto;
+pub mod http;
+pub mod mysql;
+pub mod pg;
+pub mod sign;
 
 pub use crate::egress::ModuleEnv;
 use rquickjs::{Ctx, Function, Object, Value};
@@ -30,6 +34,11 @@ fn js_only<'js>(ctx: &Ctx<'js>, _env: &ModuleEnv) -> rquickjs::Result<Object<'js
 /// Every module scripts may require.
 pub const MODULES: &[ModuleDef] = &[
     ModuleDef {
+        name: "pg",
+        source: include_str!("pg.js"),
+        natives: pg::natives,
+    },
+    ModuleDef {
         name: "buffer",
         source: include_str!("buffer.js"),
         natives: bytes::natives,
@@ -38,6 +47,21 @@ pub const MODULES: &[ModuleDef] = &[
         name: "bcrypt",
         source: include_str!("bcrypt.js"),
         natives: bcrypt::natives,
+    },
+    ModuleDef {
+        name: "mysql",
+        source: include_str!("mysql.js"),
+        natives: mysql::natives,
+    },
+    ModuleDef {
+        name: "mysql2",
+        source: include_str!("mysql.js"),
+        natives: mysql::natives,
+    },
+    ModuleDef {
+        name: "mysql2/promise",
+        source: include_str!("mysql.js"),
+        natives: mysql::natives,
     },
     ModuleDef {
         name: "events",
@@ -50,6 +74,11 @@ pub const MODULES: &[ModuleDef] = &[
         natives: js_only,
     },
     ModuleDef {
+        name: "jsonwebtoken",
+        source: include_str!("jsonwebtoken.js"),
+        natives: js_only,
+    },
+    ModuleDef {
         name: "crypto",
         source: include_str!("crypto.js"),
         natives: crypto::natives,
@@ -58,6 +87,31 @@ pub const MODULES: &[ModuleDef] = &[
         name: "bcryptjs",
         source: include_str!("bcrypt.js"),
         natives: bcrypt::natives,
+    },
+    ModuleDef {
+        name: "request",
+        source: include_str!("request.js"),
+        natives: http::natives,
+    },
+    ModuleDef {
+        name: "axios",
+        source: include_str!("axios.js"),
+        natives: http::natives,
+    },
+    ModuleDef {
+        name: "node-fetch",
+        source: include_str!("fetch.js"),
+        natives: http::natives,
+    },
+    ModuleDef {
+        name: "url",
+        source: include_str!("url.js"),
+        natives: http::url_natives,
+    },
+    ModuleDef {
+        name: "querystring",
+        source: include_str!("url.js"),
+        natives: http::url_natives,
     },
 ];
 

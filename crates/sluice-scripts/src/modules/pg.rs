@@ -1,0 +1,893 @@
+//! Native half of `pg` (node-postgres) over tokio-postgres, for the facade in `pg.js` (which
+//! parses connection strings, prepares parameters and shapes results).
+//!
+//! - Connections belong to the container: a map from numeric handle to client lives in the
+//!   natives' state (dropped with the container's JavaScript context). Each connection's I/O task
+//!   runs on the container's runtime and ends when its client is dropped, or with the container.
+//!   At most [`MAX_CONNECTIONS`] are open per container.
+//! - Every connection resolves and checks its host through the tenant's egress policy and
+//!   connects to the checked address, never to the host name.
+//! - Parameters are sent as npm `pg` sends them: text format, types unspecified, so PostgreSQL
+//!   infers and parses them (the facade turns JS values into their text forms).
+//! - Results arrive in binary format (tokio-postgres always asks for it) and are decoded per type
+//!   to what npm `pg`'s default parsers give. A type with no decoder here (time, inet, money,
+//!   ranges, composites, extension types...) is turned into its text form by the server
+//!   (`SELECT $1::text` on the binary value; one more round trip per such column).
+//! - Statements are prepared (one round trip) then executed (another), so a result knows its
+//!   fields even when it has no rows. A parameterless text of several statements runs through
+//!   the simple protocol; its values are then all strings.
+//! - Not supported: TLS (a config asking for `ssl`, or `sslmode=require`/`verify-*`, fails with a
+//!   clear error; `sslmode=disable|allow|prefer` connect in plain text), Unix-domain sockets,
+//!   LISTEN/NOTIFY events, COPY, cursors. A result is buffered whole in Rust before it reaches
+//!   the script's heap (whose memory limit then applies).
+
+use crate::egress::{EgressPolicy, ModuleEnv};
+use rquickjs::function::Async;
+use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, Value};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::error::ErrorPosition;
+use tokio_postgres::types::private::BytesMut;
+use tokio_postgres::types::{Format, FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+/// Open connections per container (pooled or not).
+pub const MAX_CONNECTIONS: usize = 20;
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Values converted to text per round trip.
+const TEXT_BATCH: usize = 500;
+const SSL_UNSUPPORTED: &str = "pg: TLS (ssl) connections to PostgreSQL are not supported by this runtime yet; connect without ssl (sslmode=disable)";
+
+type BoxError = Box<dyn StdError + Sync + Send>;
+
+struct State {
+    clients: RefCell<HashMap<u32, Rc<Client>>>,
+    next: Cell<u32>,
+    connecting: Cell<usize>,
+    egress: Arc<EgressPolicy>,
+}
+
+/// A value on its way to JavaScript (column values, and the result and error objects).
+#[derive(Debug, Clone, PartialEq)]
+enum Val {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    /// JSON text, parsed by the engine.
+    Json(String),
+    Bytes(Vec<u8>),
+    Array(Vec<Val>),
+    Obj(Vec<(&'static str, Val)>),
+    /// Index into its column's values awaiting their text form from the server.
+    Pending(usize),
+}
+
+fn s(v: impl Into<String>) -> Val {
+    Val::Str(v.into())
+}
+
+/// An error as the facade rebuilds it: `kind` is `db` (a server error, npm pg's
+/// `DatabaseError`), `net`, `egress` or `usage`; the other fields become the Error's.
+fn err(kind: &'static str, message: impl Into<String>, mut props: Vec<(&'static str, Val)>) -> Val {
+    props.splice(0..0, [("kind", s(kind)), ("message", s(message))]);
+    Val::Obj(props)
+}
+
+fn usage(message: impl Into<String>) -> Val {
+    err("usage", message, Vec::new())
+}
+
+/// A query parameter: text (as npm pg sends them), NULL, or a binary value of a known type.
+#[derive(Debug)]
+enum Param {
+    Null,
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+impl ToSql for Param {
+    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        match self {
+            Param::Null => return Ok(IsNull::Yes),
+            Param::Text(s) => out.extend_from_slice(s.as_bytes()),
+            Param::Binary(b) => out.extend_from_slice(b),
+        }
+        Ok(IsNull::No)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    fn encode_format(&self, _: &Type) -> Format {
+        match self {
+            Param::Binary(_) => Format::Binary,
+            _ => Format::Text,
+        }
+    }
+    to_sql_checked!();
+}
+
+/// A column value's raw bytes, whatever its type.
+struct Raw<'a>(Option<&'a [u8]>);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        Ok(Raw(Some(raw)))
+    }
+    fn from_sql_null(_: &Type) -> Result<Self, BoxError> {
+        Ok(Raw(None))
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+// --- connecting -----------------------------------------------------------------------------
+
+/// The facade's normalised config (connection string already merged in).
+struct ConnOpts {
+    host: String,
+    port: u16,
+    user: String,
+    password: Option<String>,
+    database: Option<String>,
+    application_name: Option<String>,
+    options: Option<String>,
+    timeout: Duration,
+}
+
+fn conn_opts(obj: &Object<'_>) -> Result<ConnOpts, Val> {
+    let text = |k: &str| obj.get::<_, Option<String>>(k).ok().flatten();
+    let full = |k: &str| text(k).filter(|v| !v.is_empty());
+    if obj.get::<_, Option<bool>>("ssl").ok().flatten() == Some(true) {
+        return Err(usage(SSL_UNSUPPORTED));
+    }
+    let host = full("host").unwrap_or_else(|| "localhost".into());
+    if host.starts_with('/') {
+        return Err(usage(
+            "pg: Unix-domain sockets are not available to action scripts; connect over TCP (host and port)",
+        ));
+    }
+    let port = match obj.get::<_, Option<f64>>("port").ok().flatten() {
+        None => 5432,
+        Some(p) if (1.0..=65535.0).contains(&p) && p.fract() == 0.0 => p as u16,
+        Some(p) => return Err(usage(format!("pg: invalid port {p}"))),
+    };
+    let ms = obj.get::<_, Option<f64>>("connectionTimeoutMillis");
+    Ok(ConnOpts {
+        host,
+        port,
+        user: full("user").unwrap_or_else(|| "postgres".into()),
+        password: text("password"),
+        database: full("database"),
+        application_name: full("application_name"),
+        options: full("options"),
+        timeout: match ms.ok().flatten() {
+            Some(ms) if ms > 0.0 => Duration::from_secs_f64((ms / 1000.0).min(600.0)),
+            _ => DEFAULT_CONNECT_TIMEOUT,
+        },
+    })
+}
+
+/// A socket error as node reports it (`connect ECONNREFUSED 127.0.0.1:1`, with `code`...).
+fn net_error(e: &std::io::Error, addr: Option<SocketAddr>) -> Val {
+    use std::io::ErrorKind as K;
+    let code = match e.kind() {
+        K::ConnectionRefused => Some("ECONNREFUSED"),
+        K::ConnectionReset => Some("ECONNRESET"),
+        K::ConnectionAborted => Some("ECONNABORTED"),
+        K::TimedOut => Some("ETIMEDOUT"),
+        K::HostUnreachable => Some("EHOSTUNREACH"),
+        K::NetworkUnreachable => Some("ENETUNREACH"),
+        K::AddrNotAvailable => Some("EADDRNOTAVAIL"),
+        K::BrokenPipe => Some("EPIPE"),
+        _ => None,
+    };
+    let what = code.map_or_else(|| e.to_string(), str::to_string);
+    let mut props: Vec<_> = code.map(|c| ("code", s(c))).into_iter().collect();
+    if let Some(n) = e.raw_os_error() {
+        props.push(("errno", Val::Num(-f64::from(n))));
+    }
+    let message = match addr {
+        Some(a) => {
+            props.push(("syscall", s("connect")));
+            props.push(("address", s(a.ip().to_string())));
+            props.push(("port", Val::Num(a.port().into())));
+            format!("connect {what} {a}")
+        }
+        None => format!("read {what}"),
+    };
+    err("net", message, props)
+}
+
+fn pg_error(e: &tokio_postgres::Error) -> Val {
+    if let Some(db) = e.as_db_error() {
+        let mut props = vec![
+            ("severity", s(db.severity())),
+            ("code", s(db.code().code())),
+        ];
+        let line = db.line().map(|l| l.to_string());
+        let (pos, ipos, iquery) = match db.position() {
+            Some(ErrorPosition::Original(p)) => (Some(p.to_string()), None, None),
+            Some(ErrorPosition::Internal { position, query }) => {
+                (None, Some(position.to_string()), Some(query.as_str()))
+            }
+            None => (None, None, None),
+        };
+        let opt = [
+            ("detail", db.detail()),
+            ("hint", db.hint()),
+            ("position", pos.as_deref()),
+            ("internalPosition", ipos.as_deref()),
+            ("internalQuery", iquery),
+            ("where", db.where_()),
+            ("schema", db.schema()),
+            ("table", db.table()),
+            ("column", db.column()),
+            ("dataType", db.datatype()),
+            ("constraint", db.constraint()),
+            ("file", db.file()),
+            ("line", line.as_deref()),
+            ("routine", db.routine()),
+        ];
+        props.extend(opt.into_iter().filter_map(|(k, v)| v.map(|v| (k, s(v)))));
+        return err("db", db.message(), props);
+    }
+    if e.is_closed() {
+        return err("net", "Connection terminated unexpectedly", Vec::new());
+    }
+    match e.source().and_then(|s| s.downcast_ref::<std::io::Error>()) {
+        Some(io) => net_error(io, None),
+        None => usage(format!("pg: {e}")),
+    }
+}
+
+async fn open(egress: &EgressPolicy, o: &ConnOpts) -> Result<Client, Val> {
+    let addrs = egress.resolve(&o.host, o.port).await.map_err(|e| {
+        if e.contains("egress policy") {
+            return err("egress", e, vec![("code", s("EGRESS_DENIED"))]);
+        }
+        let props = vec![
+            ("code", s("ENOTFOUND")),
+            ("syscall", s("getaddrinfo")),
+            ("hostname", s(&o.host)),
+        ];
+        err("net", format!("getaddrinfo ENOTFOUND {}", o.host), props)
+    })?;
+    let mut last = usage(format!("pg: cannot connect to {}", o.host));
+    let mut stream = None;
+    for addr in addrs {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last = net_error(&e, Some(addr)),
+        }
+    }
+    let stream = stream.ok_or(last)?;
+    let _ = stream.set_nodelay(true);
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.user(&o.user)
+        .dbname(o.database.as_deref().unwrap_or(&o.user))
+        .ssl_mode(SslMode::Disable);
+    if let Some(p) = &o.password {
+        cfg.password(p);
+    }
+    if let Some(a) = &o.application_name {
+        cfg.application_name(a);
+    }
+    if let Some(opts) = &o.options {
+        cfg.options(opts);
+    }
+    let (client, connection) = cfg
+        .connect_raw(stream, NoTls)
+        .await
+        .map_err(|e| pg_error(&e))?;
+    // Ends when the client is dropped (or with the container's runtime).
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// Counts a connection attempt while it is alive.
+struct Attempt<'a>(&'a Cell<usize>);
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
+}
+
+async fn connect(st: &State, o: ConnOpts) -> Result<u32, Val> {
+    if st.clients.borrow().len() + st.connecting.get() >= MAX_CONNECTIONS {
+        return Err(usage(format!(
+            "pg: too many open PostgreSQL connections in this script container (the limit is {MAX_CONNECTIONS}); end clients or release pooled clients when done"
+        )));
+    }
+    st.connecting.set(st.connecting.get() + 1);
+    let _attempt = Attempt(&st.connecting);
+    let client = tokio::time::timeout(o.timeout, open(&st.egress, &o))
+        .await
+        .map_err(|_| {
+            let message = "Connection terminated due to connection timeout";
+            err("net", message, vec![("code", s("ETIMEDOUT"))])
+        })??;
+    let mut clients = st.clients.borrow_mut();
+    let mut h = st.next.get();
+    while h == 0 || clients.contains_key(&h) {
+        h = h.wrapping_add(1);
+    }
+    st.next.set(h.wrapping_add(1));
+    clients.insert(h, Rc::new(client));
+    Ok(h)
+}
+
+// --- decoding -------------------------------------------------------------------------------
+
+/// How a column's values are decoded.
+#[derive(Debug, Clone, PartialEq)]
+enum Dec {
+    Bool,
+    Int,
+    Oid,
+    Float4,
+    Float8,
+    Int8,
+    Numeric,
+    Str,
+    Json,
+    Jsonb,
+    Uuid,
+    Timestamp,
+    Date,
+    Bytea,
+    Interval,
+    Array(Box<Dec>),
+    /// Asked from the server as text.
+    Text,
+}
+
+fn dec_for(ty: &Type) -> Dec {
+    match ty.oid() {
+        16 => Dec::Bool,
+        21 | 23 => Dec::Int,
+        26 => Dec::Oid,
+        700 => Dec::Float4,
+        701 => Dec::Float8,
+        20 => Dec::Int8,
+        1700 => Dec::Numeric,
+        19 | 25 | 705 | 1042 | 1043 => Dec::Str,
+        114 => Dec::Json,
+        3802 => Dec::Jsonb,
+        2950 => Dec::Uuid,
+        1114 | 1184 => Dec::Timestamp,
+        1082 => Dec::Date,
+        17 => Dec::Bytea,
+        1186 => Dec::Interval,
+        _ => match ty.kind() {
+            Kind::Enum(_) => Dec::Str,
+            Kind::Domain(base) => dec_for(base),
+            Kind::Array(elem) => match dec_for(elem) {
+                Dec::Text | Dec::Array(_) => Dec::Text,
+                d => Dec::Array(Box::new(d)),
+            },
+            _ => Dec::Text,
+        },
+    }
+}
+
+/// What the facade makes of a column's numbers/buffers: `date` (an instant), `local` (a
+/// timestamp or date without time zone, read as local time, as npm pg does), `bytes`.
+fn conv_for(ty: &Type) -> &'static str {
+    match ty.oid() {
+        1184 => "date",
+        1114 | 1082 => "local",
+        17 => "bytes",
+        _ => match ty.kind() {
+            Kind::Domain(t) | Kind::Array(t) => conv_for(t),
+            _ => "",
+        },
+    }
+}
+
+fn take<'a>(buf: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+    if buf.len() < n {
+        return Err("truncated value".into());
+    }
+    let (head, tail) = buf.split_at(n);
+    *buf = tail;
+    Ok(head)
+}
+
+fn int<const N: usize>(buf: &mut &[u8]) -> Result<[u8; N], String> {
+    let mut a = [0u8; N];
+    a.copy_from_slice(take(buf, N)?);
+    Ok(a)
+}
+
+fn exact<const N: usize>(raw: &[u8]) -> Result<[u8; N], String> {
+    raw.try_into().map_err(|_| "bad value length".to_string())
+}
+
+/// Milliseconds since 1970 of 2000-01-01.
+const PG_EPOCH_MS: f64 = 946_684_800_000.0;
+
+fn numeric_text(raw: &[u8]) -> Result<String, String> {
+    let mut b = raw;
+    let mut word = || int::<2>(&mut b).map(i16::from_be_bytes);
+    let (ndigits, weight, sign, dscale) = (word()?, word()?, word()? as u16, word()?);
+    match sign {
+        0xC000 => return Ok("NaN".into()),
+        0xD000 => return Ok("Infinity".into()),
+        0xF000 => return Ok("-Infinity".into()),
+        _ => {}
+    }
+    let digits = (0..ndigits.max(0))
+        .map(|_| word())
+        .collect::<Result<Vec<_>, _>>()?;
+    let digit = |i: i32| {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| digits.get(i))
+            .map_or(0, |d| *d)
+    };
+    let mut out = String::from(if sign == 0x4000 { "-" } else { "" });
+    if weight < 0 {
+        out.push('0');
+    }
+    for i in 0..=i32::from(weight) {
+        let d = digit(i);
+        out.push_str(&if i == 0 {
+            d.to_string()
+        } else {
+            format!("{d:04}")
+        });
+    }
+    let scale = usize::try_from(dscale).unwrap_or(0);
+    if scale > 0 {
+        let mut frac = String::new();
+        let mut i = i32::from(weight) + 1;
+        while frac.len() < scale {
+            frac.push_str(&format!("{:04}", digit(i)));
+            i += 1;
+        }
+        frac.truncate(scale);
+        out.push('.');
+        out.push_str(&frac);
+    }
+    Ok(out)
+}
+
+/// An interval as postgres-interval (npm pg's parser) gives it: the non-zero parts.
+fn interval(raw: &[u8]) -> Result<Val, String> {
+    let mut b = raw;
+    let micros = i64::from_be_bytes(int(&mut b)?);
+    let days = i32::from_be_bytes(int(&mut b)?);
+    let months = i32::from_be_bytes(int(&mut b)?);
+    let secs = micros / 1_000_000;
+    let parts = [
+        ("years", f64::from(months / 12)),
+        ("months", f64::from(months % 12)),
+        ("days", f64::from(days)),
+        ("hours", (secs / 3600) as f64),
+        ("minutes", ((secs / 60) % 60) as f64),
+        ("seconds", (secs % 60) as f64),
+        ("milliseconds", (micros % 1_000_000) as f64 / 1000.0),
+    ];
+    Ok(Val::Obj(
+        parts
+            .into_iter()
+            .filter(|(_, v)| *v != 0.0)
+            .map(|(k, v)| (k, Val::Num(v)))
+            .collect(),
+    ))
+}
+
+fn array(elem: &Dec, raw: &[u8]) -> Result<Val, String> {
+    let mut b = raw;
+    let ndim = i32::from_be_bytes(int(&mut b)?);
+    let _flags_and_oid = int::<8>(&mut b)?;
+    if ndim <= 0 {
+        return Ok(Val::Array(Vec::new()));
+    }
+    if ndim > 6 {
+        return Err("array has too many dimensions".into());
+    }
+    let mut dims = Vec::new();
+    let mut total: usize = 1;
+    for _ in 0..ndim {
+        let len = usize::try_from(i32::from_be_bytes(int(&mut b)?)).map_err(|_| "bad array")?;
+        let _lower = int::<4>(&mut b)?;
+        total = total.checked_mul(len).ok_or("bad array")?;
+        dims.push(len);
+    }
+    if total.saturating_mul(4) > b.len() {
+        return Err("truncated array".into());
+    }
+    let mut items = Vec::with_capacity(total);
+    for _ in 0..total {
+        let len = i32::from_be_bytes(int(&mut b)?);
+        items.push(match usize::try_from(len) {
+            Ok(n) => decode(elem, take(&mut b, n)?)?,
+            Err(_) => Val::Null,
+        });
+    }
+    // Nest from the innermost dimension outwards.
+    for &d in dims.iter().skip(1).rev() {
+        let mut it = items.into_iter().peekable();
+        let mut outer = Vec::new();
+        while it.peek().is_some() {
+            outer.push(Val::Array(it.by_ref().take(d).collect()));
+        }
+        items = outer;
+    }
+    Ok(Val::Array(items))
+}
+
+fn utf8(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw).into_owned()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Decodes one binary value ([`Dec::Text`] values are asked from the server instead).
+fn decode(dec: &Dec, raw: &[u8]) -> Result<Val, String> {
+    Ok(match dec {
+        Dec::Bool => Val::Bool(raw.first().is_some_and(|b| *b != 0)),
+        Dec::Int if raw.len() == 2 => Val::Num(i16::from_be_bytes(exact(raw)?).into()),
+        Dec::Int => Val::Num(i32::from_be_bytes(exact(raw)?).into()),
+        Dec::Oid => Val::Num(u32::from_be_bytes(exact(raw)?).into()),
+        Dec::Float4 => Val::Num(f32::from_be_bytes(exact(raw)?).into()),
+        Dec::Float8 => Val::Num(f64::from_be_bytes(exact(raw)?)),
+        Dec::Int8 => s(i64::from_be_bytes(exact(raw)?).to_string()),
+        Dec::Numeric => s(numeric_text(raw)?),
+        Dec::Str => s(utf8(raw)),
+        Dec::Json => Val::Json(utf8(raw)),
+        Dec::Jsonb => match raw.split_first() {
+            Some((1, rest)) => Val::Json(utf8(rest)),
+            _ => return Err("unknown jsonb version".into()),
+        },
+        Dec::Uuid => {
+            let h = hex(&exact::<16>(raw)?);
+            let part = |a: usize, b: usize| h.get(a..b).unwrap_or("");
+            s([
+                part(0, 8),
+                part(8, 12),
+                part(12, 16),
+                part(16, 20),
+                part(20, 32),
+            ]
+            .join("-"))
+        }
+        Dec::Timestamp => match i64::from_be_bytes(exact(raw)?) {
+            i64::MAX => Val::Num(f64::INFINITY),
+            i64::MIN => Val::Num(f64::NEG_INFINITY),
+            us => Val::Num(PG_EPOCH_MS + us.div_euclid(1000) as f64),
+        },
+        Dec::Date => match i32::from_be_bytes(exact(raw)?) {
+            i32::MAX => Val::Num(f64::INFINITY),
+            i32::MIN => Val::Num(f64::NEG_INFINITY),
+            d => Val::Num(PG_EPOCH_MS + f64::from(d) * 86_400_000.0),
+        },
+        Dec::Bytea => Val::Bytes(raw.to_vec()),
+        Dec::Interval => interval(raw)?,
+        Dec::Array(elem) => array(elem, raw)?,
+        Dec::Text => Val::Null,
+    })
+}
+
+// --- queries --------------------------------------------------------------------------------
+
+/// `{ count, fields: [{name, dataTypeID, tableID, columnID, dataTypeModifier, conv}], rows }`
+/// (the facade reads `command` and `rowCount` from the statement's text and `count`).
+fn result(count: u64, fields: Vec<Val>, rows: Vec<Vec<Val>>) -> Val {
+    let rows = rows.into_iter().map(Val::Array).collect();
+    Val::Obj(vec![
+        ("count", Val::Num(count as f64)),
+        ("fields", Val::Array(fields)),
+        ("rows", Val::Array(rows)),
+    ])
+}
+
+fn field(name: &str, oid: u32, table: u32, column: i16, modifier: i32, conv: &str) -> Val {
+    Val::Obj(vec![
+        ("name", s(name)),
+        ("dataTypeID", Val::Num(oid.into())),
+        ("tableID", Val::Num(table.into())),
+        ("columnID", Val::Num(column.into())),
+        ("dataTypeModifier", Val::Num(modifier.into())),
+        ("conv", s(conv)),
+    ])
+}
+
+/// The server's text form of binary values of type `ty`; `\x...` hex where it cannot say.
+async fn server_text(client: &Client, ty: &Type, values: Vec<Vec<u8>>) -> Vec<String> {
+    let mut out = Vec::with_capacity(values.len());
+    // Anonymous records and pseudo-types cannot be received back: do not even try (a failed
+    // statement would abort the script's open transaction).
+    let convertible = ty.oid() != 2249 && !matches!(ty.kind(), Kind::Pseudo);
+    for chunk in values.chunks(TEXT_BATCH) {
+        let mut rows = None;
+        if convertible {
+            let cols: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}::text")).collect();
+            let params: Vec<Param> = chunk.iter().cloned().map(Param::Binary).collect();
+            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                .iter()
+                .map(|p| (p as &(dyn ToSql + Sync), ty.clone()))
+                .collect();
+            let sql = format!("SELECT {}", cols.join(", "));
+            rows = client.query_typed(&sql, &typed).await.ok();
+        }
+        match rows.as_deref() {
+            Some([row]) => out.extend((0..chunk.len()).map(|i| {
+                let t = row.try_get::<_, Option<String>>(i).ok().flatten();
+                t.unwrap_or_default()
+            })),
+            _ => out.extend(chunk.iter().map(|b| format!("\\x{}", hex(b)))),
+        }
+    }
+    out
+}
+
+/// Several statements in one parameterless text: the simple protocol, every value a string.
+async fn simple(client: &Client, text: &str) -> Result<Val, Val> {
+    let msgs = client.simple_query(text).await.map_err(|e| pg_error(&e))?;
+    let (mut out, mut fields, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+    for m in msgs {
+        match m {
+            SimpleQueryMessage::RowDescription(cols) => {
+                fields = cols
+                    .iter()
+                    .map(|c| field(c.name(), 25, 0, 0, -1, ""))
+                    .collect();
+            }
+            SimpleQueryMessage::Row(r) => rows.push(
+                (0..r.len())
+                    .map(|i| r.get(i).map_or(Val::Null, s))
+                    .collect(),
+            ),
+            SimpleQueryMessage::CommandComplete(n) => {
+                out.push(result(
+                    n,
+                    std::mem::take(&mut fields),
+                    std::mem::take(&mut rows),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(Val::Obj(vec![("multi", Val::Array(out))]))
+}
+
+async fn run_query(client: &Client, text: &str, params: Vec<Param>) -> Result<Val, Val> {
+    let stmt = match client.prepare(text).await {
+        Ok(st) => st,
+        Err(e)
+            if params.is_empty()
+                && e.as_db_error().is_some_and(|d| {
+                    d.code().code() == "42601" && d.message().contains("multiple commands")
+                }) =>
+        {
+            return simple(client, text).await;
+        }
+        Err(e) => return Err(pg_error(&e)),
+    };
+    if stmt.params().len() != params.len() {
+        let message = format!(
+            "bind message supplies {} parameters, but prepared statement \"\" requires {}",
+            params.len(),
+            stmt.params().len()
+        );
+        return Err(err(
+            "db",
+            message,
+            vec![("severity", s("ERROR")), ("code", s("08P01"))],
+        ));
+    }
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let cols = stmt.columns();
+    if cols.is_empty() {
+        let n = client
+            .execute(&stmt, &refs)
+            .await
+            .map_err(|e| pg_error(&e))?;
+        return Ok(result(n, Vec::new(), Vec::new()));
+    }
+    let rows = client.query(&stmt, &refs).await.map_err(|e| pg_error(&e))?;
+    let decs: Vec<Dec> = cols.iter().map(|c| dec_for(c.type_())).collect();
+    let mut pending: Vec<Vec<Vec<u8>>> = vec![Vec::new(); cols.len()];
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut vals = Vec::with_capacity(cols.len());
+        for (i, dec) in decs.iter().enumerate() {
+            let raw = row
+                .try_get::<_, Raw>(i)
+                .map_err(|e| usage(format!("pg: {e}")))?;
+            vals.push(match (raw.0, dec) {
+                (None, _) => Val::Null,
+                (Some(b), Dec::Text) => {
+                    pending[i].push(b.to_vec());
+                    Val::Pending(pending[i].len() - 1)
+                }
+                (Some(b), d) => decode(d, b).map_err(|e| {
+                    let (name, ty) = (cols[i].name(), cols[i].type_());
+                    usage(format!("pg: cannot read column {name} (type {ty}): {e}"))
+                })?,
+            });
+        }
+        out.push(vals);
+    }
+    for (i, values) in pending.into_iter().enumerate() {
+        if values.is_empty() {
+            continue;
+        }
+        let mut texts = server_text(client, cols[i].type_(), values).await;
+        for row in &mut out {
+            if let Some(Val::Pending(k)) = row.get(i) {
+                row[i] = s(texts.get_mut(*k).map(std::mem::take).unwrap_or_default());
+            }
+        }
+    }
+    let fields = cols
+        .iter()
+        .map(|c| {
+            let (t, col) = (c.table_oid().unwrap_or(0), c.column_id().unwrap_or(0));
+            field(
+                c.name(),
+                c.type_().oid(),
+                t,
+                col,
+                c.type_modifier(),
+                conv_for(c.type_()),
+            )
+        })
+        .collect();
+    Ok(result(out.len() as u64, fields, out))
+}
+
+// --- JavaScript -----------------------------------------------------------------------------
+
+fn val_js<'js>(ctx: &Ctx<'js>, v: Val) -> rquickjs::Result<Value<'js>> {
+    Ok(match v {
+        Val::Null | Val::Pending(_) => Value::new_null(ctx.clone()),
+        Val::Bool(b) => Value::new_bool(ctx.clone(), b),
+        Val::Num(n) => Value::new_number(ctx.clone(), n),
+        Val::Str(s) => rquickjs::String::from_str(ctx.clone(), &s)?.into_value(),
+        Val::Json(s) => ctx.json_parse(s)?,
+        Val::Bytes(b) => ArrayBuffer::new(ctx.clone(), b)?.into_value(),
+        Val::Obj(props) => {
+            let o = Object::new(ctx.clone())?;
+            for (k, v) in props {
+                o.set(k, val_js(ctx, v)?)?;
+            }
+            o.into_value()
+        }
+        Val::Array(items) => {
+            let a = Array::new(ctx.clone())?;
+            for (i, x) in items.into_iter().enumerate() {
+                a.set(i, val_js(ctx, x)?)?;
+            }
+            a.into_value()
+        }
+    })
+}
+
+/// What a native's promise resolves to: the value, or `{error: {kind, message, ...}}`.
+fn reply<'js>(ctx: &Ctx<'js>, r: Result<Val, Val>) -> rquickjs::Result<Value<'js>> {
+    val_js(ctx, r.unwrap_or_else(|e| Val::Obj(vec![("error", e)])))
+}
+
+fn params_from_js(a: &Array<'_>) -> Result<Vec<Param>, Val> {
+    let mut out = Vec::with_capacity(a.len());
+    for v in a.iter::<Value>() {
+        let v = v.map_err(|e| usage(format!("pg: {e}")))?;
+        out.push(if v.is_null() || v.is_undefined() {
+            Param::Null
+        } else if let Some(t) = v.as_string() {
+            Param::Text(t.to_string().map_err(|e| usage(format!("pg: {e}")))?)
+        } else {
+            return Err(usage("pg: a query parameter was not prepared as text"));
+        });
+    }
+    Ok(out)
+}
+
+pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<'js>> {
+    let st = Rc::new(State {
+        clients: RefCell::new(HashMap::new()),
+        next: Cell::new(1),
+        connecting: Cell::new(0),
+        egress: env.egress.clone(),
+    });
+    let o = Object::new(ctx.clone())?;
+    let s1 = st.clone();
+    let connect_fn = Async(move |ctx: Ctx<'js>, opts: Object<'js>| {
+        let (st, opts) = (s1.clone(), conn_opts(&opts));
+        async move {
+            let r = match opts {
+                Ok(o) => connect(&st, o).await,
+                Err(e) => Err(e),
+            };
+            reply(
+                &ctx,
+                r.map(|h| Val::Obj(vec![("handle", Val::Num(h.into()))])),
+            )
+        }
+    });
+    o.set("connect", Function::new(ctx.clone(), connect_fn)?)?;
+    let s2 = st.clone();
+    let query_fn = Async(
+        move |ctx: Ctx<'js>, handle: u32, text: String, params: Array<'js>| {
+            let client = s2.clients.borrow().get(&handle).cloned();
+            let params = params_from_js(&params);
+            async move {
+                let r = match (client, params) {
+                    (None, _) => Err(usage("Client was closed and is not queryable")),
+                    (_, Err(e)) => Err(e),
+                    (Some(c), Ok(p)) => run_query(&c, &text, p).await,
+                };
+                reply(&ctx, r)
+            }
+        },
+    );
+    o.set("query", Function::new(ctx.clone(), query_fn)?)?;
+    let s3 = st.clone();
+    let close = move |h: u32| s3.clients.borrow_mut().remove(&h).is_some();
+    o.set("close", Function::new(ctx.clone(), close)?)?;
+    let is_open = move |h: u32| st.clients.borrow().get(&h).is_some_and(|c| !c.is_closed());
+    o.set("isOpen", Function::new(ctx.clone(), is_open)?)?;
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(v: &[i16]) -> Vec<u8> {
+        v.iter().flat_map(|w| w.to_be_bytes()).collect()
+    }
+
+    #[test]
+    fn numerics_decode_to_their_text() {
+        // 12345.678: weight 1, digits [1, 2345, 6780], dscale 3.
+        assert_eq!(
+            numeric_text(&words(&[3, 1, 0, 3, 1, 2345, 6780])).unwrap(),
+            "12345.678"
+        );
+        // -0.00001234: weight -2, digits [1234], dscale 8.
+        assert_eq!(
+            numeric_text(&words(&[1, -2, 0x4000, 8, 1234])).unwrap(),
+            "-0.00001234"
+        );
+        assert_eq!(numeric_text(&words(&[0, 0, 0, 0])).unwrap(), "0");
+        assert!(numeric_text(&[0, 1]).is_err());
+    }
+
+    #[test]
+    fn arrays_nest_by_dimension_and_reject_truncation() {
+        let mut raw: Vec<u8> = [2i32, 0, 23, 2, 1, 2, 1]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        for n in 1..=4i32 {
+            raw.extend_from_slice(&4i32.to_be_bytes());
+            raw.extend_from_slice(&n.to_be_bytes());
+        }
+        let row = |a: f64, b: f64| Val::Array(vec![Val::Num(a), Val::Num(b)]);
+        assert_eq!(
+            array(&Dec::Int, &raw).unwrap(),
+            Val::Array(vec![row(1.0, 2.0), row(3.0, 4.0)])
+        );
+        assert!(array(&Dec::Int, &raw[..raw.len() - 2]).is_err());
+    }
+}

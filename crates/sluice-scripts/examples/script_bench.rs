@@ -88,13 +88,23 @@ fn main() {
             assert!(o.result.is_ok());
         }
         // Cold container: runtime, context, prelude, compile, first call.
+        let bytecode = Arc::new(sluice_scripts::container::compile_prelude().expect("prelude"));
         let mut cold = Vec::new();
         for _ in 0..200 {
             let t = Instant::now();
-            let c = Container::new(Limits::default(), env.clone()).await.expect("container");
+            let c = Container::with_prelude(Limits::default(), env.clone(), Some(bytecode.clone())).await.expect("container");
             let (res, _) = c.run(&r, Instant::now() + Duration::from_secs(20)).await;
             cold.push(t.elapsed().as_secs_f64() * 1e6);
             assert!(res.is_ok());
+        }
+        // Engine only: a bare runtime and full context (what every container pays first).
+        let mut bare = Vec::new();
+        for _ in 0..200 {
+            let t = Instant::now();
+            let r = rquickjs::AsyncRuntime::new().expect("rt");
+            let c = rquickjs::AsyncContext::full(&r).await.expect("ctx");
+            bare.push(t.elapsed().as_secs_f64() * 1e6);
+            drop(c);
         }
         // Memory per warm container: 100 tenants, each with a container that ran the script.
         let before = rss_kib();
@@ -110,7 +120,7 @@ fn main() {
             json!({
                 "warm_in_container_p50_us": pct(inner.clone(), 0.5), "warm_in_container_p99_us": pct(inner, 0.99),
                 "warm_via_port_p50_us": pct(port.clone(), 0.5), "warm_via_port_p99_us": pct(port, 0.99),
-                "cold_container_p50_us": pct(cold.clone(), 0.5), "cold_container_p99_us": pct(cold, 0.99),
+                "cold_container_p50_us": pct(cold.clone(), 0.5), "bare_engine_p50_us": pct(bare, 0.5), "cold_container_p99_us": pct(cold, 0.99),
                 "rss_per_warm_container_kib": per_container, "containers": many.idle_containers(),
             })
         );

@@ -22,10 +22,19 @@ const SCRIPT_CACHE: usize = 64;
 
 pub struct Container {
     // Field order matters: persistent values must drop before the context and runtime.
-    helpers: Persistent<Object<'static>>,
+    /// The prelude's `invoke(fn, args, done)`, `setConfiguration(obj)`, and the native `done`.
+    invoke: Persistent<Function<'static>>,
+    set_configuration: Persistent<Function<'static>>,
+    done: Persistent<Function<'static>>,
     scripts: RefCell<HashMap<u64, Persistent<Function<'static>>>>,
+    /// The configuration currently installed (most invocations repeat it).
+    configuration: RefCell<Option<std::collections::BTreeMap<String, String>>>,
+    /// Invocations run, for the periodic heap check.
+    runs: std::cell::Cell<u64>,
     ctx: AsyncContext,
     rt: AsyncRuntime,
+    /// The prelude bytecode the runtime may reference; dropped after the runtime.
+    _prelude: Option<std::sync::Arc<Vec<u8>>>,
     shared: Rc<Shared>,
     limits: Limits,
     pub created: Instant,
@@ -47,6 +56,54 @@ fn level_name(level: &str) -> &'static str {
         "debug" => "debug",
         _ => "log",
     }
+}
+
+/// The native `done(err, result)` the invoke helper calls once per invocation: classifies and
+/// records the outcome.
+fn make_done<'js>(
+    ctx: &Ctx<'js>,
+    shared: Rc<Shared>,
+    max: usize,
+) -> rquickjs::Result<Function<'js>> {
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, err: Value<'js>, result: Value<'js>| {
+            let r = if err.is_null() || err.is_undefined() {
+                result_from_js(&ctx, result, max)
+            } else {
+                Err(failure_from_js(&ctx, err))
+            };
+            shared.settle(r);
+        },
+    )
+}
+
+/// A JSON value as a JavaScript value, built directly (no serialise-and-parse round trip).
+fn json_to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Result<Value<'js>> {
+    use rquickjs::IntoJs;
+    Ok(match v {
+        serde_json::Value::Null => Value::new_null(ctx.clone()),
+        serde_json::Value::Bool(b) => Value::new_bool(ctx.clone(), *b),
+        serde_json::Value::Number(n) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
+            Some(i) => Value::new_int(ctx.clone(), i),
+            None => Value::new_float(ctx.clone(), n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => s.as_str().into_js(ctx)?,
+        serde_json::Value::Array(a) => {
+            let arr = Array::new(ctx.clone())?;
+            for (i, x) in a.iter().enumerate() {
+                arr.set(i, json_to_js(ctx, x)?)?;
+            }
+            arr.into_value()
+        }
+        serde_json::Value::Object(m) => {
+            let o = Object::new(ctx.clone())?;
+            for (k, x) in m {
+                o.set(k.as_str(), json_to_js(ctx, x)?)?;
+            }
+            o.into_value()
+        }
+    })
 }
 
 /// What a failed engine call means: the pending JS exception, classified, or an engine error.
@@ -100,6 +157,7 @@ fn install_environment<'js>(
     sh: &Rc<Shared>,
     cap: usize,
     env: &ModuleEnv,
+    bytecode: Option<&[u8]>,
 ) -> rquickjs::Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
     let s = sh.clone();
@@ -153,13 +211,58 @@ fn install_environment<'js>(
         })?,
     )?;
     host.set("utf8", crate::modules::bytes::natives(ctx, env)?)?;
-    let prelude: Function = ctx.eval_with_options(PRELUDE, eval_options("sluice:prelude"))?;
+    host.set("packages", crate::modules::packages::natives(ctx, env)?)?;
+    let prelude: Function = match bytecode {
+        Some(b) => load_prelude(ctx, b)?,
+        None => ctx.eval_with_options(PRELUDE, eval_options("sluice:prelude"))?,
+    };
     prelude.call((host,))
+}
+
+/// The prelude as a module source (its default export is the prelude function).
+fn prelude_module_source() -> String {
+    format!("export default {PRELUDE}")
+}
+
+/// Compiles the prelude once to QuickJS bytecode; loading that is several times faster than
+/// parsing the source in every new container.
+pub fn compile_prelude() -> Result<Vec<u8>, String> {
+    let rt = rquickjs::Runtime::new().map_err(|e| e.to_string())?;
+    let ctx = rquickjs::Context::full(&rt).map_err(|e| e.to_string())?;
+    ctx.with(|ctx| {
+        let m = rquickjs::Module::declare(ctx.clone(), "sluice:prelude", prelude_module_source())
+            .map_err(|e| format!("prelude: {e}"))?;
+        m.write(rquickjs::module::WriteOptions {
+            strip_source: true,
+            ..Default::default()
+        })
+        .map_err(|e| format!("prelude: {e}"))
+    })
+}
+
+#[allow(unsafe_code)]
+fn load_prelude<'js>(ctx: &Ctx<'js>, bytecode: &[u8]) -> rquickjs::Result<Function<'js>> {
+    // SAFETY: the bytes are exactly what `compile_prelude` wrote with this same engine build in
+    // this process (never read from outside), and the container keeps them alive for as long as
+    // its runtime (QuickJS may reference them).
+    let m = unsafe { rquickjs::Module::load(ctx.clone(), bytecode)? };
+    let (m, _done) = m.eval()?;
+    m.get("default")
 }
 
 impl Container {
     /// A fresh container with the script environment installed.
+    /// A fresh container whose prelude is parsed from source.
     pub async fn new(limits: Limits, env: ModuleEnv) -> Result<Container, String> {
+        Self::with_prelude(limits, env, None).await
+    }
+
+    /// A fresh container; `bytecode` is the prelude from [`compile_prelude`].
+    pub async fn with_prelude(
+        limits: Limits,
+        env: ModuleEnv,
+        bytecode: Option<std::sync::Arc<Vec<u8>>>,
+    ) -> Result<Container, String> {
         let rt = AsyncRuntime::new().map_err(|e| format!("script engine: {e}"))?;
         rt.set_memory_limit(limits.memory_bytes).await;
         rt.set_max_stack_size(limits.stack_bytes).await;
@@ -175,16 +278,45 @@ impl Container {
         let cap = limits.console_bytes;
         let sh = shared.clone();
         let helpers = ctx
-            .with(|ctx| match install_environment(&ctx, &sh, cap, &env) {
-                Ok(h) => Ok(Persistent::save(&ctx, h)),
-                Err(e) => Err(format!("script environment: {:?}", engine_failure(&ctx, e))),
+            .with(|ctx| {
+                match install_environment(
+                    &ctx,
+                    &sh,
+                    cap,
+                    &env,
+                    bytecode.as_deref().map(|b| b.as_slice()),
+                ) {
+                    Ok(h) => Ok(Persistent::save(&ctx, h)),
+                    Err(e) => Err(format!("script environment: {:?}", engine_failure(&ctx, e))),
+                }
             })
             .await?;
+        let max = limits.result_bytes;
+        let sd = shared.clone();
+        let (invoke, set_configuration, done) = ctx
+            .with(|ctx| -> rquickjs::Result<_> {
+                let h = helpers.restore(&ctx)?;
+                let invoke: Function = h.get("invoke")?;
+                let set_cfg: Function = h.get("setConfiguration")?;
+                let done = make_done(&ctx, sd, max)?;
+                Ok((
+                    Persistent::save(&ctx, invoke),
+                    Persistent::save(&ctx, set_cfg),
+                    Persistent::save(&ctx, done),
+                ))
+            })
+            .await
+            .map_err(|e| format!("script environment: {e}"))?;
         Ok(Container {
-            helpers,
+            invoke,
+            set_configuration,
+            done,
+            configuration: RefCell::new(None),
+            runs: std::cell::Cell::new(0),
             scripts: RefCell::new(HashMap::new()),
             ctx,
             rt,
+            _prelude: bytecode,
             shared,
             limits,
             created: Instant::now(),
@@ -230,33 +362,22 @@ impl Container {
     fn start<'js>(&self, ctx: &Ctx<'js>, req: &ScriptRequest) -> Result<(), ScriptFailure> {
         let f = self.compiled(ctx, req)?;
         let fail = |e| engine_failure(ctx, e);
-        let helpers = self.helpers.clone().restore(ctx).map_err(fail)?;
-        let cfg = Object::new(ctx.clone()).map_err(fail)?;
-        for (k, v) in &req.configuration {
-            cfg.set(k.as_str(), v.as_str()).map_err(fail)?;
+        if self.configuration.borrow().as_ref() != Some(&req.configuration) {
+            let cfg = Object::new(ctx.clone()).map_err(fail)?;
+            for (k, v) in &req.configuration {
+                cfg.set(k.as_str(), v.as_str()).map_err(fail)?;
+            }
+            let set_cfg = self.set_configuration.clone().restore(ctx).map_err(fail)?;
+            set_cfg.call::<_, ()>((cfg,)).map_err(fail)?;
+            *self.configuration.borrow_mut() = Some(req.configuration.clone());
         }
-        let set_cfg: Function = helpers.get("setConfiguration").map_err(fail)?;
-        set_cfg.call::<_, ()>((cfg,)).map_err(fail)?;
         let args = Array::new(ctx.clone()).map_err(fail)?;
         for (n, a) in req.args.iter().chain(req.context.iter()).enumerate() {
-            let v: Value = ctx.json_parse(a.to_string()).map_err(fail)?;
-            args.set(n, v).map_err(fail)?;
+            args.set(n, json_to_js(ctx, a).map_err(fail)?)
+                .map_err(fail)?;
         }
-        let s = self.shared.clone();
-        let max = self.limits.result_bytes;
-        let done = Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>, err: Value<'js>, result: Value<'js>| {
-                let r = if err.is_null() || err.is_undefined() {
-                    result_from_js(&ctx, result, max)
-                } else {
-                    Err(failure_from_js(&ctx, err))
-                };
-                s.settle(r);
-            },
-        )
-        .map_err(fail)?;
-        let invoke: Function = helpers.get("invoke").map_err(fail)?;
+        let done = self.done.clone().restore(ctx).map_err(fail)?;
+        let invoke = self.invoke.clone().restore(ctx).map_err(fail)?;
         invoke.call::<_, ()>((f, args, done)).map_err(fail)
     }
 
@@ -299,8 +420,15 @@ impl Container {
             }
             Some(r) => r,
         };
-        let usage = self.rt.memory_usage().await;
-        let near_limit = usage.malloc_size as usize > self.limits.memory_bytes / 10 * 8;
+        // Measuring the heap walks it: do it every 32 invocations and after any error.
+        let runs = self.runs.get() + 1;
+        self.runs.set(runs);
+        let near_limit = if runs % 32 == 0 || result.is_err() {
+            let usage = self.rt.memory_usage().await;
+            usage.malloc_size as usize > self.limits.memory_bytes / 10 * 8
+        } else {
+            false
+        };
         let recycle = match &result {
             Err(ScriptFailure::Timeout { .. } | ScriptFailure::Limit { .. }) => true,
             Err(ScriptFailure::Error { message, .. }) => is_limit_message(message) || near_limit,

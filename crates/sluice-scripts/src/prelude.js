@@ -346,8 +346,10 @@
       else ret.then(undefined, onRejected);
     }
   };
-  const setConfiguration = (cfg) => {
-    defineProperty(g, 'configuration', { value: freeze(cfg), writable: false, enumerable: false, configurable: true });
-  };
+  // `configuration` is an accessor the script can neither delete nor redefine; the host swaps
+  // the frozen object behind it.
+  let currentConfiguration = freeze({});
+  defineProperty(g, 'configuration', { get: () => currentConfiguration, enumerable: false, configurable: false });
+  const setConfiguration = (cfg) => { currentConfiguration = freeze(cfg); };
   return { invoke, setConfiguration };
 })

@@ -43,6 +43,8 @@ pub struct ScriptRuntime {
     limits: Limits,
     pools: Mutex<HashMap<String, Arc<TenantPool>>>,
     default_egress: Arc<EgressPolicy>,
+    /// The prelude compiled once to bytecode for every container.
+    prelude: Option<Arc<Vec<u8>>>,
     egress: Mutex<HashMap<String, Arc<EgressPolicy>>>,
 }
 
@@ -53,7 +55,11 @@ fn runtime_failure(message: impl Into<String>) -> ScriptFailure {
 }
 
 /// Starts a container on a thread of its own; resolves once its environment is ready.
-async fn spawn_container(limits: Limits, env: ModuleEnv) -> Result<Handle, String> {
+async fn spawn_container(
+    limits: Limits,
+    env: ModuleEnv,
+    prelude: Option<Arc<Vec<u8>>>,
+) -> Result<Handle, String> {
     let policy = env.egress.clone();
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
     let (ready_tx, ready_rx) = oneshot::channel::<Result<(), String>>();
@@ -72,7 +78,7 @@ async fn spawn_container(limits: Limits, env: ModuleEnv) -> Result<Handle, Strin
                 }
             };
             rt.block_on(async move {
-                let container = match Container::new(limits, env).await {
+                let container = match Container::with_prelude(limits, env, prelude).await {
                     Ok(c) => {
                         let _ = ready_tx.send(Ok(()));
                         c
@@ -122,6 +128,13 @@ impl ScriptRuntime {
             limits,
             pools: Mutex::new(HashMap::new()),
             default_egress: Arc::new(policy),
+            prelude: match crate::container::compile_prelude() {
+                Ok(b) => Some(Arc::new(b)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "prelude bytecode unavailable; containers parse it from source");
+                    None
+                }
+            },
             egress: Mutex::new(HashMap::new()),
         }
     }
@@ -227,9 +240,13 @@ impl ScriptRuntime {
         };
         let mut handle = match reused {
             Some(h) => h,
-            None => spawn_container(self.limits.clone(), self.env_for(&req.tenant_id))
-                .await
-                .map_err(runtime_failure)?,
+            None => spawn_container(
+                self.limits.clone(),
+                self.env_for(&req.tenant_id),
+                self.prelude.clone(),
+            )
+            .await
+            .map_err(runtime_failure)?,
         };
         let deadline = Instant::now() + self.limits.deadline;
         let (reply_tx, reply_rx) = oneshot::channel();

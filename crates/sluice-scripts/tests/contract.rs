@@ -336,3 +336,22 @@ async fn non_function_script_is_a_clear_error() {
         o.result
     );
 }
+
+#[tokio::test]
+async fn configuration_cannot_be_deleted_or_redefined_by_a_script() {
+    let rt = runtime();
+    let mut r = req(
+        "t1",
+        ScriptKind::Login,
+        "function (e, p, cb) { try { delete globalThis.configuration; } catch (x) {} try { Object.defineProperty(globalThis, 'configuration', {value: {API_KEY: 'forged'}}); } catch (x) {} configuration = {API_KEY: 'assigned'}; cb(null, {user_id: configuration.API_KEY}); }",
+        vec![json!("a"), json!("b")],
+    );
+    r.configuration.insert("API_KEY".into(), "real".into());
+    assert_eq!(
+        rt.run(r.clone()).await.result,
+        Ok(json!({"user_id": "real"}))
+    );
+    // The next invocation with the same configuration still sees it.
+    r.source = "function (e, p, cb) { cb(null, {user_id: configuration.API_KEY}); }".into();
+    assert_eq!(rt.run(r).await.result, Ok(json!({"user_id": "real"})));
+}

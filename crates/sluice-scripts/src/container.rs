@@ -423,7 +423,7 @@ impl Container {
         // Measuring the heap walks it: do it every 32 invocations and after any error.
         let runs = self.runs.get() + 1;
         self.runs.set(runs);
-        let near_limit = if runs % 32 == 0 || result.is_err() {
+        let near_limit = if runs.is_multiple_of(32) || result.is_err() {
             let usage = self.rt.memory_usage().await;
             usage.malloc_size as usize > self.limits.memory_bytes / 10 * 8
         } else {

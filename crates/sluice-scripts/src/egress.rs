@@ -155,11 +155,13 @@ impl EgressPolicy {
     }
 }
 
-/// What host modules need from their container: the tenant and its egress policy.
+/// What host modules need from their container: the tenant, its egress policy and the
+/// operator-added packages scripts may require (if any).
 #[derive(Debug, Clone)]
 pub struct ModuleEnv {
     pub tenant_id: String,
     pub egress: std::sync::Arc<EgressPolicy>,
+    pub packages: Option<std::sync::Arc<crate::modules::packages::Packages>>,
 }
 
 #[cfg(test)]

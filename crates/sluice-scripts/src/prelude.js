@@ -203,8 +203,20 @@
     define('structuredClone', (v) => clone(v, new Map()));
   }
 
-  // --- require: vetted host modules only --------------------------------------------------------
+  // --- require: host modules first, then operator-added packages --------------------------------
+  // Host modules (and util) win over packages of the same name, and forbidden built-ins stay
+  // forbidden wherever the require comes from. Packages are found and read by the host, confined
+  // to the operator's package directory: a script reaches only allow-listed packages, a package
+  // file may require anything in the directory (its dependencies).
   const moduleCache = new Map();
+  const packages = host.packages;
+  // Package modules by normalised file name. A module is cached before it runs (circular
+  // requires see its partial exports) and removed if it throws, so the next require runs it
+  // again rather than returning a half-built module.
+  const packageCache = new Map();
+  // Script-level package requests already resolved: module name -> file name.
+  const scriptResolved = new Map();
+  const NONE = {};
   // 'name', 'name@1.2.3', '@scope/name@1.2.3', 'name@1.2.3/sub', 'node:name' -> module name.
   const moduleName = (spec) => {
     let s = spec.startsWith('node:') ? spec.slice(5) : spec;
@@ -216,22 +228,94 @@
     }
     return s;
   };
-  const require = function require(spec) {
+  const checkId = (spec) => {
     if (typeof spec !== 'string' || spec === '') throw new TypeError('The "id" argument must be of type string');
-    const name = moduleName(spec);
+  };
+  const notFound = (message, requireStack) => {
+    const e = new Error(requireStack ? message + '\nRequire stack:\n- ' + requireStack.join('\n- ') : message);
+    e.code = 'MODULE_NOT_FOUND';
+    if (requireStack) e.requireStack = requireStack;
+    throw e;
+  };
+  const forbidden = (name) => notFound("Module '" + name + "' is not available to action scripts (no file system, process or raw network access)");
+  // A host module's exports, or NONE.
+  const builtin = (name) => {
     if (moduleCache.has(name)) return moduleCache.get(name);
     const def = host.loadModule(name);
-    if (def === undefined) {
-      const e = new Error(host.forbidden(name)
-        ? "Module '" + name + "' is not available to action scripts (no file system, process or raw network access)"
-        : "Cannot find module '" + spec + "'");
-      e.code = 'MODULE_NOT_FOUND';
-      throw e;
-    }
+    if (def === undefined) return NONE;
     const module = { exports: {}, id: name };
     apply(def.factory, undefined, [module, module.exports, require, def.natives]);
     moduleCache.set(name, module.exports);
     return module.exports;
+  };
+  const loadPackage = (filename) => {
+    const cached = packageCache.get(filename);
+    if (cached !== undefined) return cached.exports;
+    const module = { id: filename, filename, exports: {}, loaded: false, children: [], paths: [] };
+    module.require = packageRequire(filename);
+    packageCache.set(filename, module);
+    let ok = false;
+    try {
+      const code = packages.load(filename);
+      if (typeof code === 'string') {
+        try {
+          module.exports = JSON.parse(code);
+        } catch (e) {
+          e.message = filename + ': ' + e.message;
+          throw e;
+        }
+      } else {
+        const dirname = filename.slice(0, filename.lastIndexOf('/'));
+        apply(code, module.exports, [module.exports, module.require, module, filename, dirname]);
+      }
+      ok = true;
+    } finally {
+      if (!ok) packageCache.delete(filename);
+    }
+    module.loaded = true;
+    return module.exports;
+  };
+  // The `require` of the package file `parent`.
+  const packageRequire = (parent) => {
+    const isPath = (s) => s === '.' || s === '..' || s.startsWith('./') || s.startsWith('../') || s.startsWith('/');
+    const resolve = (spec) => {
+      checkId(spec);
+      const filename = packages.resolve(spec, parent);
+      if (filename == null) notFound("Cannot find module '" + spec + "'", [parent]);
+      return filename;
+    };
+    const req = function require(spec) {
+      checkId(spec);
+      if (!isPath(spec)) {
+        const name = spec.startsWith('node:') ? spec.slice(5) : spec;
+        const b = builtin(name);
+        if (b !== NONE) return b;
+        if (host.forbidden(name)) forbidden(name);
+        if (name !== spec) notFound("Cannot find module '" + spec + "'", [parent]);
+      }
+      return loadPackage(resolve(spec));
+    };
+    req.resolve = resolve;
+    return req;
+  };
+  const require = function require(spec) {
+    checkId(spec);
+    const name = moduleName(spec);
+    const b = builtin(name);
+    if (b !== NONE) return b;
+    if (host.forbidden(name)) forbidden(name);
+    let filename = scriptResolved.get(name);
+    if (filename === undefined) {
+      if (packages.configured && !spec.startsWith('node:')) {
+        if (!name.startsWith('.') && !name.startsWith('/') && !packages.allowed(name)) {
+          notFound("Cannot find module '" + spec + "': its package is not in the allow list of packages action scripts may require");
+        }
+        filename = packages.resolve(name, null);
+      }
+      if (filename == null) notFound("Cannot find module '" + spec + "'");
+      scriptResolved.set(name, filename);
+    }
+    return loadPackage(filename);
   };
   define('require', require);
   // util is built here, where console's formatter lives.

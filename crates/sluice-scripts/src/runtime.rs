@@ -6,6 +6,7 @@
 use crate::container::Container;
 use crate::egress::{EgressPolicy, ModuleEnv};
 use crate::limits::Limits;
+use crate::modules::packages::Packages;
 use sluice_core::ports::{ScriptFailure, ScriptOutcome, ScriptRequest, ScriptRunner};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,8 @@ pub struct ScriptRuntime {
     /// The prelude compiled once to bytecode for every container.
     prelude: Option<Arc<Vec<u8>>>,
     egress: Mutex<HashMap<String, Arc<EgressPolicy>>>,
+    /// Operator-added packages scripts may require (every tenant).
+    packages: Option<Arc<Packages>>,
 }
 
 fn runtime_failure(message: impl Into<String>) -> ScriptFailure {
@@ -136,7 +139,15 @@ impl ScriptRuntime {
                 }
             },
             egress: Mutex::new(HashMap::new()),
+            packages: None,
         }
+    }
+
+    /// Lets scripts require the allow-listed pure-JS packages of an operator's package
+    /// directory (see [`crate::modules::packages`]).
+    pub fn with_packages(mut self, packages: Packages) -> Self {
+        self.packages = Some(Arc::new(packages));
+        self
     }
 
     /// Sets a tenant's egress policy; its idle containers are dropped so the next invocation
@@ -167,6 +178,7 @@ impl ScriptRuntime {
         ModuleEnv {
             tenant_id: tenant_id.to_string(),
             egress,
+            packages: self.packages.clone(),
         }
     }
 

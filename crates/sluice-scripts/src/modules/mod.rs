@@ -4,12 +4,16 @@
 //!
 //! A module is loaded at most once per container (its exports are cached by the `require` in
 //! the prelude); a module that fails to load is not cached, so the next `require` tries again.
+//!
+//! Operator-added pure-JS packages ([`packages`]) are looked up only for names that are neither
+//! host modules nor forbidden.
 
 pub mod bcrypt;
 pub mod bytes;
 pub mod crypto;
 pub mod http;
 pub mod mysql;
+pub mod packages;
 pub mod pg;
 pub mod sign;
 

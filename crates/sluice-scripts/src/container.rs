@@ -212,6 +212,7 @@ fn install_environment<'js>(
     )?;
     host.set("utf8", crate::modules::bytes::natives(ctx, env)?)?;
     host.set("packages", crate::modules::packages::natives(ctx, env)?)?;
+    host.set("legacyGlobals", env.legacy_globals)?;
     let prelude: Function = match bytecode {
         Some(b) => load_prelude(ctx, b)?,
         None => ctx.eval_with_options(PRELUDE, eval_options("sluice:prelude"))?,

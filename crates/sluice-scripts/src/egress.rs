@@ -162,6 +162,9 @@ pub struct ModuleEnv {
     pub tenant_id: String,
     pub egress: std::sync::Arc<EgressPolicy>,
     pub packages: Option<std::sync::Arc<crate::modules::packages::Packages>>,
+    /// Pre-Node-16 "magic" globals (`bcrypt`, `crypto`, `jwt`, `uuid`, `request`, `mysql(opts)`,
+    /// `postgres(conString, cb)`, `pg`) for old scripts; off unless the tenant turns it on.
+    pub legacy_globals: bool,
 }
 
 #[cfg(test)]

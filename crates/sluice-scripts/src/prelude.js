@@ -353,6 +353,26 @@
   });
   moduleCache.set('util', util);
   moduleCache.set('util/types', util.types);
+  // Pre-Node-16 "magic" globals, when the tenant turned them on: each loads on first use.
+  if (host.legacyGlobals === true) {
+    const lazy = (name, make) => defineProperty(g, name, {
+      configurable: true,
+      enumerable: false,
+      get() { const v = make(); defineProperty(g, name, { value: v, writable: true, configurable: true }); return v; },
+      set(v) { defineProperty(g, name, { value: v, writable: true, configurable: true }); },
+    });
+    lazy('bcrypt', () => require('bcrypt'));
+    lazy('crypto', () => require('crypto'));
+    lazy('jwt', () => require('jsonwebtoken'));
+    lazy('uuid', () => require('uuid'));
+    lazy('request', () => require('request'));
+    lazy('pg', () => require('pg'));
+    lazy('mysql', () => (options) => require('mysql').createConnection(options));
+    lazy('postgres', () => (conString, cb) => {
+      const client = new (require('pg').Client)(conString);
+      client.connect((err) => cb(err, client));
+    });
+  }
   // Buffer is loaded on first use (most scripts never touch it).
   defineProperty(g, 'Buffer', {
     configurable: true,

@@ -29,8 +29,9 @@ struct Reply {
 /// The sending end of a container thread.
 struct Handle {
     tx: mpsc::UnboundedSender<Job>,
-    /// The egress policy the container was built with.
+    /// The egress policy and legacy-globals setting the container was built with.
     policy: Arc<EgressPolicy>,
+    legacy_globals: bool,
     created: Instant,
     last_used: Instant,
 }
@@ -47,6 +48,8 @@ pub struct ScriptRuntime {
     /// The prelude compiled once to bytecode for every container.
     prelude: Option<Arc<Vec<u8>>>,
     egress: Mutex<HashMap<String, Arc<EgressPolicy>>>,
+    /// Tenants that turned on the legacy globals.
+    legacy_globals: Mutex<std::collections::HashSet<String>>,
     /// Operator-added packages scripts may require (every tenant).
     packages: Option<Arc<Packages>>,
 }
@@ -64,6 +67,7 @@ async fn spawn_container(
     prelude: Option<Arc<Vec<u8>>>,
 ) -> Result<Handle, String> {
     let policy = env.egress.clone();
+    let legacy_globals = env.legacy_globals;
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
     let (ready_tx, ready_rx) = oneshot::channel::<Result<(), String>>();
     std::thread::Builder::new()
@@ -114,6 +118,7 @@ async fn spawn_container(
     Ok(Handle {
         tx,
         policy,
+        legacy_globals,
         created: now,
         last_used: now,
     })
@@ -139,6 +144,7 @@ impl ScriptRuntime {
                 }
             },
             egress: Mutex::new(HashMap::new()),
+            legacy_globals: Mutex::new(std::collections::HashSet::new()),
             packages: None,
         }
     }
@@ -167,6 +173,29 @@ impl ScriptRuntime {
         }
     }
 
+    /// Turns a tenant's legacy globals on or off (see [`ModuleEnv::legacy_globals`]); its
+    /// containers are retired so the next invocation sees the change.
+    pub fn set_legacy_globals(&self, tenant_id: &str, enabled: bool) {
+        let mut set = self
+            .legacy_globals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if enabled {
+            set.insert(tenant_id.to_string());
+        } else {
+            set.remove(tenant_id);
+        }
+        drop(set);
+        if let Some(pool) = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant_id)
+        {
+            pool.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+    }
+
     fn env_for(&self, tenant_id: &str) -> ModuleEnv {
         let egress = self
             .egress
@@ -179,6 +208,11 @@ impl ScriptRuntime {
             tenant_id: tenant_id.to_string(),
             egress,
             packages: self.packages.clone(),
+            legacy_globals: self
+                .legacy_globals
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(tenant_id),
         }
     }
 
@@ -275,7 +309,9 @@ impl ScriptRuntime {
             .await
             .map_err(|_| runtime_failure("the script container stopped responding"))?
             .map_err(|_| runtime_failure("the script container stopped"))?;
-        let current = Arc::ptr_eq(&handle.policy, &self.env_for(&req_tenant).egress);
+        let env = self.env_for(&req_tenant);
+        let current =
+            Arc::ptr_eq(&handle.policy, &env.egress) && handle.legacy_globals == env.legacy_globals;
         if !reply.recycle && current {
             handle.last_used = Instant::now();
             if !self.expired(&handle, handle.last_used) {

@@ -209,3 +209,39 @@ async fn util_events_and_uuid() {
         )
     );
 }
+
+#[tokio::test]
+async fn legacy_globals_are_off_by_default_and_per_tenant_when_on() {
+    let rt = runtime();
+    let probe = "cb(null, {bcrypt: typeof bcrypt, jwt: typeof jwt, mysql: typeof mysql, postgres: typeof postgres, uuid: typeof uuid});";
+    assert_eq!(
+        run(&rt, probe).await,
+        Ok(
+            json!({"bcrypt": "undefined", "jwt": "undefined", "mysql": "undefined", "postgres": "undefined", "uuid": "undefined"})
+        )
+    );
+    rt.set_legacy_globals("t", true);
+    assert_eq!(
+        run(&rt, probe).await,
+        Ok(
+            json!({"bcrypt": "object", "jwt": "object", "mysql": "function", "postgres": "function", "uuid": "function"})
+        )
+    );
+    let r = run(&rt, "cb(null, {ok: bcrypt.compareSync('U*U', '$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'), tok: jwt.verify(jwt.sign({a: 1}, 'k'), 'k').a});").await;
+    assert_eq!(r, Ok(json!({"ok": true, "tok": 1})));
+    rt.set_legacy_globals("t", false);
+    assert_eq!(
+        run(&rt, "cb(null, {bcrypt: typeof bcrypt});").await,
+        Ok(json!({"bcrypt": "undefined"}))
+    );
+}
+
+#[tokio::test]
+async fn legacy_postgres_and_mysql_globals_reach_real_databases() {
+    let rt = runtime();
+    rt.set_legacy_globals("t", true);
+    let r = run(&rt, "postgres('postgres://postgres@127.0.0.1:5432/test', function (err, client) { if (err) return cb(err); client.query('SELECT 1 AS one', function (e, res) { client.end(); cb(e, res && res.rows[0]); }); });").await;
+    assert_eq!(r, Ok(json!({"one": 1})));
+    let r = run(&rt, "const c = mysql({host: '127.0.0.1', user: 'root', password: '', database: 'test'}); c.query('SELECT 1 AS one', function (e, rows) { c.end(); cb(e, rows && rows[0]); });").await;
+    assert_eq!(r, Ok(json!({"one": 1})));
+}

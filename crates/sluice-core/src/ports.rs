@@ -174,6 +174,7 @@ impl ScriptKind {
 /// One invocation of an action script.
 #[derive(Clone)]
 pub struct ScriptRequest {
+    /// The tenant's id (`TenantCtx::id`): containers, `global` and settings are per tenant.
     pub tenant_id: String,
     pub kind: ScriptKind,
     /// The script text (one function expression).

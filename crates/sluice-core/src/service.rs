@@ -2,7 +2,7 @@
 //! configuration and the per-process cache of loaded tenants (no global state: one `Core` per
 //! server, passed explicitly).
 
-use crate::ports::{Clock, ScriptChecker, Store};
+use crate::ports::{Clock, ScriptChecker, ScriptRunner, Store};
 use crate::tenant::TenantCtx;
 use sluice_crypto::password::{Argon2Params, PasswordHasher};
 use sluice_crypto::secretbox::SecretBox;
@@ -28,6 +28,8 @@ pub struct Core {
     pub sealer: SecretBox,
     pub hasher: PasswordHasher,
     pub scripts: Arc<dyn ScriptChecker>,
+    /// Runs action scripts (the flows of custom database connections).
+    pub runner: Arc<dyn ScriptRunner>,
     pub config: CoreConfig,
     pub(crate) tenants: RwLock<HashMap<String, Arc<TenantCtx>>>,
 }
@@ -38,6 +40,7 @@ impl Core {
         clock: Arc<dyn Clock>,
         sealer: SecretBox,
         scripts: Arc<dyn ScriptChecker>,
+        runner: Arc<dyn ScriptRunner>,
         config: CoreConfig,
     ) -> Result<Self, crate::CoreError> {
         let hasher = PasswordHasher::new(config.argon2)?;
@@ -47,6 +50,7 @@ impl Core {
             sealer,
             hasher,
             scripts,
+            runner,
             config,
             tenants: RwLock::new(HashMap::new()),
         })

@@ -47,6 +47,80 @@ pub struct TenantEntry {
     pub client_secret: Option<String>,
 }
 
+/// `[scripts]`: the action-script runtime.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScriptsConfig {
+    /// Wall-clock deadline of one invocation.
+    pub timeout_seconds: u64,
+    /// QuickJS heap limit per container.
+    pub memory_mib: usize,
+    pub containers_per_tenant: usize,
+    /// A directory holding `node_modules` installed by the operator (pure-JS packages).
+    pub packages_dir: Option<PathBuf>,
+    /// Package names scripts may require from `packages_dir`.
+    pub packages: Vec<String>,
+    /// Outbound connections of scripts (all tenants).
+    pub egress: EgressConfig,
+    /// Tenants whose scripts get the pre-Node-16 globals (`bcrypt`, `mysql(opts)`, ...).
+    pub legacy_globals_tenants: Vec<String>,
+}
+
+impl Default for ScriptsConfig {
+    fn default() -> Self {
+        ScriptsConfig {
+            timeout_seconds: 20,
+            memory_mib: 64,
+            containers_per_tenant: 4,
+            packages_dir: None,
+            packages: Vec::new(),
+            egress: EgressConfig::default(),
+            legacy_globals_tenants: Vec::new(),
+        }
+    }
+}
+
+/// `[scripts.egress]`: host names (`db.example.com`, `*.example.com`) and CIDRs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EgressConfig {
+    pub allow_hosts: Vec<String>,
+    pub allow_cidrs: Vec<String>,
+    pub deny_hosts: Vec<String>,
+    pub deny_cidrs: Vec<String>,
+    /// When no allow rule matches: allow (default) or deny.
+    pub default_allow: bool,
+}
+
+impl Default for EgressConfig {
+    fn default() -> Self {
+        EgressConfig {
+            allow_hosts: Vec::new(),
+            allow_cidrs: Vec::new(),
+            deny_hosts: Vec::new(),
+            deny_cidrs: Vec::new(),
+            default_allow: true,
+        }
+    }
+}
+
+impl EgressConfig {
+    pub fn policy(&self) -> Result<sluice_scripts::EgressPolicy, String> {
+        let cidrs = |v: &[String]| -> Result<Vec<sluice_scripts::egress::Cidr>, String> {
+            v.iter()
+                .map(|c| sluice_scripts::egress::Cidr::parse(c))
+                .collect()
+        };
+        Ok(sluice_scripts::EgressPolicy {
+            allow_hosts: self.allow_hosts.clone(),
+            allow_cidrs: cidrs(&self.allow_cidrs)?,
+            deny_hosts: self.deny_hosts.clone(),
+            deny_cidrs: cidrs(&self.deny_cidrs)?,
+            default_allow: self.default_allow,
+        })
+    }
+}
+
 /// The TOML file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +137,8 @@ pub struct FileConfig {
     pub argon2: Option<Argon2Params>,
     #[serde(default)]
     pub tenants: Vec<TenantEntry>,
+    #[serde(default)]
+    pub scripts: ScriptsConfig,
 }
 
 /// Validated settings.
@@ -83,6 +159,7 @@ pub struct Settings {
     pub encryption_key: Option<String>,
     /// From `SLUICE_BOOTSTRAP_CLIENT_ID` / `SLUICE_BOOTSTRAP_CLIENT_SECRET`.
     pub bootstrap_client: Option<(String, String)>,
+    pub scripts: ScriptsConfig,
 }
 
 impl Settings {
@@ -227,6 +304,27 @@ impl Settings {
                 None
             }
         };
+        let sc = &file.scripts;
+        if !(1..=300).contains(&sc.timeout_seconds) {
+            errors.push("scripts.timeout_seconds must be 1 to 300".into());
+        }
+        if !(8..=1024).contains(&sc.memory_mib) {
+            errors.push("scripts.memory_mib must be 8 to 1024".into());
+        }
+        if !(1..=64).contains(&sc.containers_per_tenant) {
+            errors.push("scripts.containers_per_tenant must be 1 to 64".into());
+        }
+        if let Err(e) = sc.egress.policy() {
+            errors.push(format!("scripts.egress: {e}"));
+        }
+        match (&sc.packages_dir, sc.packages.is_empty()) {
+            (Some(d), _) if !d.is_dir() => errors.push(format!(
+                "scripts.packages_dir: {} is not a directory",
+                d.display()
+            )),
+            (None, false) => errors.push("scripts.packages needs scripts.packages_dir".into()),
+            _ => {}
+        }
         let encryption_key = env("SLUICE_ENCRYPTION_KEY");
         if let Some(k) = &encryption_key
             && sluice_crypto::secretbox::SecretBox::from_base64(k).is_err()
@@ -249,6 +347,7 @@ impl Settings {
             tenants: file.tenants,
             encryption_key,
             bootstrap_client,
+            scripts: file.scripts,
         })
     }
 
@@ -272,6 +371,7 @@ impl Settings {
             tenants: Vec::new(),
             encryption_key: None,
             bootstrap_client: None,
+            scripts: ScriptsConfig::default(),
         }
     }
 }
@@ -325,6 +425,21 @@ mod tests {
         };
         let errs = Settings::load(&args, &no_env).unwrap_err();
         assert_eq!(errs.len(), 5, "{errs:#?}");
+    }
+
+    #[test]
+    fn scripts_section_is_validated() {
+        let dir = std::env::temp_dir().join(format!("sluice-cfg-scripts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(&path, "[scripts]\ntimeout_seconds = 0\npackages = [\"lodash\"]\n[scripts.egress]\ndeny_cidrs = [\"10.0.0.0/99\"]\n").unwrap();
+        let args = ConfigArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let errs = Settings::load(&args, &no_env).unwrap_err();
+        assert_eq!(errs.len(), 3, "{errs:#?}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -41,6 +41,14 @@ pub enum StartError {
 
 /// Opens the store and builds the core for `settings` (also used by the CLI's tenant commands).
 pub async fn build_core(settings: &Settings, public_url: String) -> Result<Arc<Core>, StartError> {
+    Ok(build(settings, public_url).await?.0)
+}
+
+/// The core and the concrete script runtime behind its `runner` port.
+async fn build(
+    settings: &Settings,
+    public_url: String,
+) -> Result<(Arc<Core>, Arc<sluice_scripts::ScriptRuntime>), StartError> {
     std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
         StartError::Config(format!("data dir {}: {e}", settings.data_dir.display()))
     })?;
@@ -62,15 +70,52 @@ pub async fn build_core(settings: &Settings, public_url: String) -> Result<Arc<C
         default_tenant: settings.default_tenant.clone(),
         argon2: settings.argon2,
     };
+    let runner = Arc::new(script_runtime(settings)?);
     let core = Core::new(
         Arc::new(store),
         Arc::new(SystemClock),
         sealer,
         Arc::new(sluice_scripts::SyntaxChecker),
+        runner.clone(),
         config,
     )
     .map_err(|e| StartError::Other(e.to_string()))?;
-    Ok(Arc::new(core))
+    Ok((Arc::new(core), runner))
+}
+
+/// The action-script runtime configured by `[scripts]`.
+fn script_runtime(settings: &Settings) -> Result<sluice_scripts::ScriptRuntime, StartError> {
+    let sc = &settings.scripts;
+    let limits = sluice_scripts::Limits {
+        deadline: Duration::from_secs(sc.timeout_seconds),
+        memory_bytes: sc.memory_mib * 1024 * 1024,
+        containers_per_tenant: sc.containers_per_tenant,
+        ..sluice_scripts::Limits::default()
+    };
+    let policy = sc.egress.policy().map_err(StartError::Config)?;
+    let mut rt = sluice_scripts::ScriptRuntime::with_default_egress(limits, policy);
+    if let Some(dir) = &sc.packages_dir {
+        let packages =
+            sluice_scripts::modules::packages::Packages::new(dir, sc.packages.iter().cloned())
+                .map_err(|e| StartError::Config(format!("scripts.packages_dir: {e}")))?;
+        rt = rt.with_packages(packages);
+    }
+    Ok(rt)
+}
+
+/// Drops idle script containers once a minute; stops when the runtime is gone.
+fn spawn_sweeper(rt: &Arc<sluice_scripts::ScriptRuntime>) {
+    let weak = Arc::downgrade(rt);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match weak.upgrade() {
+                Some(rt) => rt.sweep(),
+                None => break,
+            }
+        }
+    });
 }
 
 /// The public URL's host when it is a name (not an IP address), else `localhost`.
@@ -130,10 +175,20 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let core = build_core(&settings, public_url.clone()).await?;
+    let (core, scripts) = build(&settings, public_url.clone()).await?;
+    spawn_sweeper(&scripts);
     bootstrap::bootstrap_all(&core, &settings)
         .await
         .map_err(StartError::Other)?;
+    // Script settings are keyed by tenant id; the config names tenants.
+    for name in &settings.scripts.legacy_globals_tenants {
+        let t = core.tenant(name).await.map_err(|e| {
+            StartError::Config(format!(
+                "scripts.legacy_globals_tenants: tenant '{name}': {e}"
+            ))
+        })?;
+        scripts.set_legacy_globals(&t.id, true);
+    }
     let app = sluice_http::router(sluice_http::AppState::new(core.clone()));
     let (tx, mut rx) = watch::channel(false);
     let task = match &settings.tls {

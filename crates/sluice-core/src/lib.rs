@@ -12,6 +12,8 @@ pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod error;
+pub mod flows;
+pub mod grants;
 pub mod ids;
 pub mod model;
 pub mod paging;

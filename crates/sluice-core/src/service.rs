@@ -31,6 +31,9 @@ pub struct Core {
     /// Runs action scripts (the flows of custom database connections).
     pub runner: Arc<dyn ScriptRunner>,
     pub config: CoreConfig,
+    /// A hash of no one's password: unknown users are checked against it so that they take
+    /// as long as known ones.
+    pub(crate) dummy_hash: String,
     pub(crate) tenants: RwLock<HashMap<String, Arc<TenantCtx>>>,
 }
 
@@ -44,6 +47,7 @@ impl Core {
         config: CoreConfig,
     ) -> Result<Self, crate::CoreError> {
         let hasher = PasswordHasher::new(config.argon2)?;
+        let dummy_hash = hasher.hash(&sluice_crypto::random::random_token(16))?;
         Ok(Core {
             store,
             clock,
@@ -52,6 +56,7 @@ impl Core {
             scripts,
             runner,
             config,
+            dummy_hash,
             tenants: RwLock::new(HashMap::new()),
         })
     }

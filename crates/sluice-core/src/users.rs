@@ -63,7 +63,8 @@ fn validate_username(c: &Connection, username: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-fn is_custom(c: &Connection) -> bool {
+/// Whether the connection uses a custom database ("use my own database").
+pub(crate) fn is_custom(c: &Connection) -> bool {
     c.body
         .options
         .as_ref()
@@ -71,7 +72,8 @@ fn is_custom(c: &Connection) -> bool {
         .unwrap_or(false)
 }
 
-fn is_import(c: &Connection) -> bool {
+/// Whether a custom database connection migrates users (import mode).
+pub(crate) fn is_import(c: &Connection) -> bool {
     c.body
         .options
         .as_ref()

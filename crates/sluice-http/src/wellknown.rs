@@ -33,7 +33,7 @@ async fn discovery(
         "issuer": t.issuer,
         "token_endpoint": format!("{base}/oauth/token"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": ["client_credentials", "password", "http://auth0.com/oauth/grant-type/password-realm"],
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "response_types_supported": [],

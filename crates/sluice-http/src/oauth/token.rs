@@ -148,6 +148,28 @@ pub async fn token(
                 )
                 .await?
         }
+        "password" | sluice_core::grants::PASSWORD_REALM => {
+            let realm = (grant_type == sluice_core::grants::PASSWORD_REALM)
+                .then(|| p.get("realm").map(String::as_str).unwrap_or_default());
+            if realm == Some("") {
+                return Err(invalid_request("Missing required parameter: realm"));
+            }
+            let field = |k: &str| p.get(k).map(String::as_str);
+            s.core
+                .grant_password(
+                    &t,
+                    sluice_core::grants::PasswordGrant {
+                        client: &auth,
+                        realm,
+                        username: field("username").unwrap_or_default(),
+                        password: field("password").unwrap_or_default(),
+                        audience: field("audience"),
+                        scope: field("scope"),
+                        ip: None,
+                    },
+                )
+                .await?
+        }
         other => {
             return Err(ApiError(CoreError::oauth(
                 400,

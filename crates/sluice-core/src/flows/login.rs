@@ -1,0 +1,306 @@
+//! Login to a database connection.
+//!
+//! - Sluice-managed connection: the local user's argon2id hash decides.
+//! - Custom database, legacy mode: the `login` script decides on every login; the profile it
+//!   returns is cached locally without any password.
+//! - Custom database, import mode: a local user (already migrated) is checked locally and no
+//!   script runs; an unknown user goes through the `login` script once and on success is
+//!   created locally with the same user_id and the password just typed, re-hashed with argon2id.
+//!   Concurrent first logins create the user exactly once (the store's uniqueness decides).
+//!
+//! Every credential failure — unknown user, wrong password, script said no — is the same
+//! `invalid_grant` "Wrong email or password."; script failures are a generic error whose detail
+//! is logged, never returned.
+
+use super::profile::{self, RootAttributes, ScriptProfile};
+use crate::error::CoreError;
+use crate::model::{UserOrigin, UserRecord};
+use crate::ports::{Page, ScriptFailure, ScriptKind, ScriptRequest, StoreError, UserFilter};
+use crate::service::Core;
+use crate::tenant::TenantCtx;
+use crate::users::{is_custom, is_import};
+use sluice_types::Connection;
+
+/// What a login attempt presents.
+#[derive(Clone)]
+pub struct LoginRequest<'a> {
+    pub connection: &'a Connection,
+    /// Email, or username when the connection requires usernames.
+    pub identifier: &'a str,
+    pub password: &'a str,
+    pub ip: Option<&'a str>,
+}
+
+/// A successful login: the local record and which scripts ran for it.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    pub user: UserRecord,
+    pub scripts_run: Vec<ScriptKind>,
+}
+
+pub fn wrong_credentials() -> CoreError {
+    CoreError::oauth(403, "invalid_grant", "Wrong email or password.")
+}
+
+fn blocked() -> CoreError {
+    CoreError::oauth(401, "unauthorized", "user is blocked")
+}
+
+/// The generic answer to a failing script; the detail goes to the log.
+fn script_error(kind: ScriptKind, detail: &str) -> CoreError {
+    tracing::warn!(script = kind.key(), detail, "action script failed");
+    CoreError::oauth(
+        500,
+        "server_error",
+        "Something went wrong while checking your credentials. Please try again later.",
+    )
+}
+
+fn connection_name(c: &Connection) -> String {
+    c.body.name.clone().unwrap_or_default()
+}
+
+impl Core {
+    /// The local user of `connection` with this email or username (case-insensitive).
+    pub async fn user_find_local(
+        &self,
+        t: &TenantCtx,
+        connection: &str,
+        identifier: &str,
+    ) -> Result<Option<UserRecord>, CoreError> {
+        let by = |email: bool| UserFilter {
+            email: email.then(|| identifier.to_string()),
+            username: (!email).then(|| identifier.to_string()),
+            connection: Some(connection.to_string()),
+            user_id: None,
+        };
+        let page = Page {
+            offset: 0,
+            limit: 1,
+        };
+        let filter = by(identifier.contains('@'));
+        let (mut found, _) = self.store.user_search(&t.id, &filter, page).await?;
+        if found.is_empty() && identifier.contains('@') {
+            // Usernames may contain '@'.
+            found = self.store.user_search(&t.id, &by(false), page).await?.0;
+        }
+        Ok(found.into_iter().next())
+    }
+
+    /// Runs one action script of a connection with its configuration and context.
+    pub async fn run_script(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        kind: ScriptKind,
+        args: Vec<serde_json::Value>,
+    ) -> Result<Result<serde_json::Value, ScriptFailure>, CoreError> {
+        let options = conn.body.options.as_ref();
+        let source = options
+            .and_then(|o| o.custom_scripts.as_ref())
+            .and_then(|s| s.get(kind.key()))
+            .ok_or_else(|| {
+                CoreError::oauth(
+                    400,
+                    "invalid_request",
+                    "The connection is not yet configured: its action script is missing.",
+                )
+            })?;
+        let context = options
+            .and_then(|o| o.enable_script_context)
+            .unwrap_or(false)
+            .then(|| serde_json::json!({}));
+        let out = self
+            .runner
+            .run(ScriptRequest {
+                tenant_id: t.id.clone(),
+                kind,
+                source: source.as_str().into(),
+                args,
+                context,
+                configuration: self.connection_configuration(t, conn)?,
+            })
+            .await;
+        for line in &out.console {
+            tracing::info!(script = kind.key(), level = line.level, text = %line.text, "script console");
+        }
+        Ok(out.result)
+    }
+
+    /// Authenticates a user against a database connection (see the module docs).
+    pub async fn login(
+        &self,
+        t: &TenantCtx,
+        req: LoginRequest<'_>,
+    ) -> Result<LoginOutcome, CoreError> {
+        let conn = req.connection;
+        let name = connection_name(conn);
+        let custom = is_custom(conn);
+        if !custom || is_import(conn) {
+            if let Some(rec) = self.user_find_local(t, &name, req.identifier).await? {
+                if rec.password_hash.is_some() {
+                    if !self
+                        .user_password_matches(&rec, req.password.to_string())
+                        .await?
+                    {
+                        return Err(wrong_credentials());
+                    }
+                    return self.finish_login(rec, req.ip, Vec::new()).await;
+                }
+            } else if !custom {
+                // Spend the time a real check takes, so unknown users are not distinguishable.
+                let (hasher, hash, pw) = (
+                    self.hasher.clone(),
+                    self.dummy_hash.clone(),
+                    req.password.to_string(),
+                );
+                let _ = tokio::task::spawn_blocking(move || hasher.verify(&pw, &hash)).await;
+                return Err(wrong_credentials());
+            }
+        }
+        let result = self
+            .run_script(
+                t,
+                conn,
+                ScriptKind::Login,
+                vec![req.identifier.into(), req.password.into()],
+            )
+            .await?;
+        let profile = match result {
+            Ok(v) => match profile::parse(&v) {
+                Ok(Some(p)) => p,
+                Ok(None) => return Err(wrong_credentials()),
+                Err(e) => return Err(script_error(ScriptKind::Login, &e.to_string())),
+            },
+            Err(ScriptFailure::WrongCredentials { .. }) => return Err(wrong_credentials()),
+            Err(ScriptFailure::Unauthorized { message }) => {
+                return Err(CoreError::oauth(401, "unauthorized", message));
+            }
+            Err(other) => return Err(script_error(ScriptKind::Login, &format!("{other:?}"))),
+        };
+        let rec = if is_import(conn) {
+            self.migrate_user(t, conn, &profile, req.password).await?
+        } else {
+            self.cache_legacy_user(t, conn, &profile).await?
+        };
+        self.finish_login(rec, req.ip, vec![ScriptKind::Login])
+            .await
+    }
+
+    /// Import mode: creates the local user from the script's profile with the password just
+    /// verified, exactly once. A concurrent login that created it first wins; this one then
+    /// checks the password against the stored hash.
+    async fn migrate_user(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        p: &ScriptProfile,
+        password: &str,
+    ) -> Result<UserRecord, CoreError> {
+        let name = connection_name(conn);
+        let now = self.now_rfc3339();
+        let profile = p.to_user(&name, &now);
+        let rec = UserRecord {
+            tenant_id: t.id.clone(),
+            connection: name.clone(),
+            email_key: profile.email.clone(),
+            username_key: profile.username.as_deref().map(str::to_lowercase),
+            password_hash: Some(self.password_hash(password.to_string()).await?),
+            origin: UserOrigin::Migrated {
+                at: now,
+                connection: name,
+            },
+            profile,
+        };
+        match self.store.user_insert(&rec).await {
+            Ok(()) => {
+                tracing::info!(user_id = %rec.profile.user_id, "user migrated from the custom database");
+                Ok(rec)
+            }
+            Err(StoreError::Conflict(_)) => {
+                let existing = self
+                    .store
+                    .user_fetch(&t.id, &rec.profile.user_id)
+                    .await?
+                    .ok_or_else(|| CoreError::Conflict {
+                        code: "auth0_idp_error",
+                        message: "The user already exists.".into(),
+                    })?;
+                if !self
+                    .user_password_matches(&existing, password.to_string())
+                    .await?
+                {
+                    return Err(wrong_credentials());
+                }
+                Ok(existing)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Legacy mode: caches the script's profile locally (never a password).
+    async fn cache_legacy_user(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        p: &ScriptProfile,
+    ) -> Result<UserRecord, CoreError> {
+        let name = connection_name(conn);
+        let mode = RootAttributes::from_option(
+            conn.body
+                .options
+                .as_ref()
+                .and_then(|o| o.set_user_root_attributes.as_deref()),
+        );
+        let user_id = format!("auth0|{}", p.raw_id);
+        for _ in 0..3 {
+            if let Some(mut rec) = self.store.user_fetch(&t.id, &user_id).await? {
+                p.apply(&mut rec.profile, mode, false);
+                rec.profile.updated_at = self.now_rfc3339();
+                rec.email_key = rec.profile.email.clone();
+                rec.username_key = rec.profile.username.as_deref().map(str::to_lowercase);
+                self.store.user_update(&rec).await?;
+                return Ok(rec);
+            }
+            let profile = p.to_user(&name, &self.now_rfc3339());
+            let rec = UserRecord {
+                tenant_id: t.id.clone(),
+                connection: name.clone(),
+                email_key: profile.email.clone(),
+                username_key: profile.username.as_deref().map(str::to_lowercase),
+                password_hash: None,
+                origin: UserOrigin::LegacyCached,
+                profile,
+            };
+            match self.store.user_insert(&rec).await {
+                Ok(()) => return Ok(rec),
+                Err(StoreError::Conflict(_)) => continue, // created concurrently: update it
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::internal(
+            "could not cache the legacy user profile",
+        ))
+    }
+
+    async fn finish_login(
+        &self,
+        mut rec: UserRecord,
+        ip: Option<&str>,
+        scripts_run: Vec<ScriptKind>,
+    ) -> Result<LoginOutcome, CoreError> {
+        if rec.profile.blocked == Some(true) {
+            return Err(blocked());
+        }
+        rec.profile.logins_count += 1;
+        rec.profile.last_login = Some(self.now_rfc3339());
+        if let Some(ip) = ip {
+            rec.profile.last_ip = Some(ip.to_string());
+        }
+        self.store.user_update(&rec).await?;
+        Ok(LoginOutcome {
+            user: rec,
+            scripts_run,
+        })
+    }
+}

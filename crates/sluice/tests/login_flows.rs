@@ -1,0 +1,520 @@
+//! Login through `/oauth/token` (password-realm) to Sluice-managed and custom-database
+//! connections, in legacy and import mode, against a legacy store in PostgreSQL reached by a
+//! `pg` + `bcrypt` script in the style of Auth0's templates. Each test asserts the HTTP result
+//! and which scripts ran (the legacy store counts the script's logins).
+
+use serde_json::{Value, json};
+use sluice_testkit::TestServer;
+use sqlx::Connection;
+
+const LOGIN: &str = r#"function login(email, password, callback) {
+  const { Client } = require('pg');
+  const bcrypt = require('bcrypt');
+  const client = new Client({ connectionString: configuration.PG_URL });
+  const users = configuration.SCHEMA + '.users';
+  client.connect(function (err) {
+    if (err) return callback(err);
+    client.query('SELECT id, nickname, email, password FROM ' + users + ' WHERE email = $1', [email], function (err, result) {
+      if (err) { client.end(); return callback(err); }
+      if (result.rows.length === 0) { client.end(); return callback(new WrongUsernameOrPasswordError(email)); }
+      const user = result.rows[0];
+      if (user.nickname === 'locked') { client.end(); return callback(new UnauthorizedError('Your account is locked. Call support.')); }
+      bcrypt.compare(password, user.password, function (err, isValid) {
+        client.query('UPDATE ' + users + ' SET logins = logins + 1 WHERE id = $1', [user.id], function () {
+          client.end();
+          if (err || !isValid) return callback(err || new WrongUsernameOrPasswordError(email));
+          callback(null, { user_id: 'pg-' + user.id, nickname: user.nickname, email: user.email, app_metadata: { plan: 'legacy' } });
+        });
+      });
+    });
+  });
+}"#;
+
+const GET_USER: &str = "function getByEmail(email, callback) {\n  callback(null, null);\n}";
+
+/// A legacy user store: a schema of its own in the `test` database, dropped on drop.
+struct Legacy {
+    schema: String,
+    url: String,
+}
+
+impl Legacy {
+    async fn new(users: &[(&str, &str, &str)]) -> Legacy {
+        let url = "postgres://postgres@127.0.0.1:5432/test".to_string();
+        let schema = format!("legacy_{}", uuid::Uuid::new_v4().simple());
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        for q in [
+            format!("CREATE SCHEMA {schema}"),
+            format!(
+                "CREATE TABLE {schema}.users (id SERIAL PRIMARY KEY, email TEXT UNIQUE NOT NULL, password TEXT NOT NULL, nickname TEXT, logins INT NOT NULL DEFAULT 0)"
+            ),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(q))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        for (email, pw, nick) in users {
+            let hash = sluice_scripts::modules::bcrypt::hash_sync(pw, "4").unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {schema}.users (email, password, nickname) VALUES ($1, $2, $3)"
+            )))
+            .bind(*email)
+            .bind(hash)
+            .bind(*nick)
+            .execute(&mut c)
+            .await
+            .unwrap();
+        }
+        Legacy { schema, url }
+    }
+
+    /// How many times the login script checked credentials in the legacy store.
+    async fn logins(&self) -> i64 {
+        let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+            "SELECT COALESCE(SUM(logins), 0)::BIGINT FROM {}.users",
+            self.schema
+        )))
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+    }
+
+    async fn break_store(&self) {
+        let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP TABLE {}.users",
+            self.schema
+        )))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+}
+
+impl Drop for Legacy {
+    fn drop(&mut self) {
+        let (url, schema) = (self.url.clone(), self.schema.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                    )))
+                    .execute(&mut c)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// An application allowed the password-realm grant, and a connection enabled for it.
+async fn app_and_connection(
+    s: &TestServer,
+    tok: &str,
+    name: &str,
+    options: Value,
+) -> (String, String) {
+    let (st, c) = s
+        .call("POST", "/api/v2/clients", Some(tok), Some(json!({"name": "app", "grant_types": ["http://auth0.com/oauth/grant-type/password-realm", "password"]})))
+        .await;
+    assert_eq!(st, 201, "{c}");
+    let (id, secret) = (
+        c["client_id"].as_str().unwrap().to_string(),
+        c["client_secret"].as_str().unwrap().to_string(),
+    );
+    let (st, conn) = s
+        .call("POST", "/api/v2/connections", Some(tok), Some(json!({"name": name, "strategy": "auth0", "enabled_clients": [id], "options": options})))
+        .await;
+    assert_eq!(st, 201, "{conn}");
+    (id, secret)
+}
+
+async fn login(
+    s: &TestServer,
+    client: &(String, String),
+    realm: &str,
+    user: &str,
+    pw: &str,
+    scope: &str,
+) -> (u16, Value) {
+    let r = s
+        .http
+        .post(format!("{}/oauth/token", s.url))
+        .form(&[
+            (
+                "grant_type",
+                "http://auth0.com/oauth/grant-type/password-realm",
+            ),
+            ("client_id", &client.0),
+            ("client_secret", &client.1),
+            ("realm", realm),
+            ("username", user),
+            ("password", pw),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+fn wrong() -> Value {
+    json!({"error": "invalid_grant", "error_description": "Wrong email or password."})
+}
+
+fn custom_options(legacy: &Legacy, import: bool) -> Value {
+    json!({
+        "enabledDatabaseCustomization": true, "import_mode": import,
+        "customScripts": {"login": LOGIN, "get_user": GET_USER},
+        "configuration": {"PG_URL": legacy.url, "SCHEMA": legacy.schema},
+    })
+}
+
+async fn local_connection(backend: &str) {
+    let s = TestServer::start(backend).await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(
+        &s,
+        &tok,
+        "Username-Password-Authentication",
+        json!({"passwordPolicy": "fair"}),
+    )
+    .await;
+    let (st, u) = s.call("POST", "/api/v2/users", Some(&tok), Some(json!({"connection": "Username-Password-Authentication", "email": "ann@example.com", "password": "Passw0rdOk", "name": "Ann"}))).await;
+    assert_eq!(st, 201, "{u}");
+    let (st, t) = login(
+        &s,
+        &app,
+        "Username-Password-Authentication",
+        "ANN@example.com",
+        "Passw0rdOk",
+        "openid profile email",
+    )
+    .await;
+    assert_eq!(st, 200, "{t}");
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["scope"], "openid profile email");
+    let (_, id) = sluice_crypto::jwt::decode_unverified(t["id_token"].as_str().unwrap()).unwrap();
+    assert_eq!(id["sub"], u["user_id"]);
+    assert_eq!(id["aud"], app.0.as_str());
+    assert_eq!(id["email"], "ann@example.com");
+    assert_eq!(id["name"], "Ann");
+    assert_eq!(id["iss"], format!("{}/", s.url));
+    let (_, at) =
+        sluice_crypto::jwt::decode_unverified(t["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(at["aud"], format!("{}/userinfo", s.url));
+    // Every credential failure looks the same.
+    assert_eq!(
+        login(
+            &s,
+            &app,
+            "Username-Password-Authentication",
+            "ann@example.com",
+            "nope",
+            "openid"
+        )
+        .await,
+        (403, wrong())
+    );
+    assert_eq!(
+        login(
+            &s,
+            &app,
+            "Username-Password-Authentication",
+            "nobody@example.com",
+            "Passw0rdOk",
+            "openid"
+        )
+        .await,
+        (403, wrong())
+    );
+    // Blocked users are refused with Auth0's message.
+    let uid = u["user_id"].as_str().unwrap().replace('|', "%7C");
+    s.call(
+        "PATCH",
+        &format!("/api/v2/users/{uid}"),
+        Some(&tok),
+        Some(json!({"blocked": true})),
+    )
+    .await;
+    assert_eq!(
+        login(
+            &s,
+            &app,
+            "Username-Password-Authentication",
+            "ann@example.com",
+            "Passw0rdOk",
+            "openid"
+        )
+        .await,
+        (
+            401,
+            json!({"error": "unauthorized", "error_description": "user is blocked"})
+        )
+    );
+    // A connection not enabled for the client.
+    let (st, _) = s
+        .call(
+            "POST",
+            "/api/v2/connections",
+            Some(&tok),
+            Some(json!({"name": "other-db", "strategy": "auth0"})),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let (st, e) = login(
+        &s,
+        &app,
+        "other-db",
+        "ann@example.com",
+        "Passw0rdOk",
+        "openid",
+    )
+    .await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (403, Some("unauthorized_client"))
+    );
+    let (_, got) = s
+        .call("GET", &format!("/api/v2/users/{uid}"), Some(&tok), None)
+        .await;
+    assert_eq!(got["logins_count"], 1);
+}
+sluice_store::both_backends!(sluice_managed_connection_login, local_connection);
+
+async fn legacy_mode(backend: &str) {
+    let legacy = Legacy::new(&[
+        ("alice@example.com", "alice-pw", "alice"),
+        ("lock@example.com", "x", "locked"),
+    ])
+    .await;
+    let s = TestServer::start(backend).await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "legacy-db", custom_options(&legacy, false)).await;
+    for round in 1..=2 {
+        let (st, t) = login(
+            &s,
+            &app,
+            "legacy-db",
+            "alice@example.com",
+            "alice-pw",
+            "openid email",
+        )
+        .await;
+        assert_eq!(st, 200, "{t}");
+        assert_eq!(
+            legacy.logins().await,
+            round,
+            "the login script runs on every login"
+        );
+    }
+    let (_, list) = s
+        .call(
+            "GET",
+            "/api/v2/users-by-email?email=alice%40example.com",
+            Some(&tok),
+            None,
+        )
+        .await;
+    assert_eq!(list[0]["user_id"], "auth0|pg-1");
+    assert_eq!(list[0]["identities"][0]["user_id"], "pg-1");
+    assert_eq!(list[0]["app_metadata"], json!({"plan": "legacy"}));
+    let t = s.core().tenant("default").await.unwrap();
+    let rec = s
+        .core()
+        .store
+        .user_fetch(&t.id, "auth0|pg-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        rec.password_hash.is_none(),
+        "legacy mode never stores a password"
+    );
+    assert_eq!(rec.origin, sluice_core::model::UserOrigin::LegacyCached);
+    assert_eq!(
+        login(
+            &s,
+            &app,
+            "legacy-db",
+            "alice@example.com",
+            "wrong",
+            "openid"
+        )
+        .await,
+        (403, wrong())
+    );
+    assert_eq!(
+        login(&s, &app, "legacy-db", "nobody@example.com", "x", "openid").await,
+        (403, wrong())
+    );
+    assert_eq!(
+        login(&s, &app, "legacy-db", "lock@example.com", "x", "openid").await,
+        (
+            401,
+            json!({"error": "unauthorized", "error_description": "Your account is locked. Call support."})
+        )
+    );
+}
+sluice_store::both_backends!(
+    legacy_mode_runs_the_login_script_on_every_login,
+    legacy_mode
+);
+
+async fn import_mode(backend: &str) {
+    let legacy = Legacy::new(&[
+        ("alice@example.com", "alice-pw", "alice"),
+        ("bob@example.com", "bob-pw", "bob"),
+    ])
+    .await;
+    let s = TestServer::start(backend).await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "import-db", custom_options(&legacy, true)).await;
+    assert_eq!(
+        login(
+            &s,
+            &app,
+            "import-db",
+            "alice@example.com",
+            "alice-pw",
+            "openid"
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(legacy.logins().await, 1);
+    let t = s.core().tenant("default").await.unwrap();
+    let rec = s
+        .core()
+        .store
+        .user_fetch(&t.id, "auth0|pg-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        rec.password_hash
+            .as_deref()
+            .unwrap()
+            .starts_with("$argon2id$"),
+        "migrated with the password re-hashed"
+    );
+    assert!(matches!(
+        rec.origin,
+        sluice_core::model::UserOrigin::Migrated { .. }
+    ));
+    // From now on no script runs for alice: not on success, not on a wrong password.
+    assert_eq!(
+        login(
+            &s,
+            &app,
+            "import-db",
+            "alice@example.com",
+            "alice-pw",
+            "openid"
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        login(
+            &s,
+            &app,
+            "import-db",
+            "alice@example.com",
+            "wrong",
+            "openid"
+        )
+        .await,
+        (403, wrong())
+    );
+    assert_eq!(
+        legacy.logins().await,
+        1,
+        "no script ran for the migrated user"
+    );
+    // With the legacy store gone, migrated users still log in; the others get a clear error
+    // that leaks nothing of the script or the database.
+    legacy.break_store().await;
+    assert_eq!(
+        login(
+            &s,
+            &app,
+            "import-db",
+            "alice@example.com",
+            "alice-pw",
+            "openid"
+        )
+        .await
+        .0,
+        200
+    );
+    let (st, e) = login(&s, &app, "import-db", "bob@example.com", "bob-pw", "openid").await;
+    assert_eq!(st, 500, "{e}");
+    assert_eq!(e["error"], "server_error");
+    let text = e.to_string();
+    assert!(
+        !text.contains("users") && !text.contains("relation") && !text.contains(&legacy.schema),
+        "{text}"
+    );
+}
+sluice_store::both_backends!(import_mode_migrates_a_user_exactly_once, import_mode);
+
+async fn concurrent_first_logins(backend: &str) {
+    let users: Vec<(String, String)> = (0..20)
+        .map(|i| (format!("user{i}@example.com"), format!("pw-{i}")))
+        .collect();
+    let rows: Vec<(&str, &str, &str)> = users
+        .iter()
+        .map(|(e, p)| (e.as_str(), p.as_str(), "n"))
+        .collect();
+    let legacy = Legacy::new(&rows).await;
+    let s = std::sync::Arc::new(TestServer::start(backend).await);
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "import-db", custom_options(&legacy, true)).await;
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let (s, app, (email, pw)) = (s.clone(), app.clone(), users[i % 20].clone());
+        tasks.push(tokio::spawn(async move {
+            login(&s, &app, "import-db", &email, &pw, "openid").await.0
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let (_, page) = s
+        .call(
+            "GET",
+            "/api/v2/users?include_totals=true&per_page=100",
+            Some(&tok),
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 20, "exactly one local user per legacy user");
+    let before = legacy.logins().await;
+    assert!(before >= 20);
+    for (email, pw) in &users {
+        assert_eq!(
+            login(&s, &app, "import-db", email, pw, "openid").await.0,
+            200
+        );
+    }
+    assert_eq!(
+        legacy.logins().await,
+        before,
+        "after migration every login is local"
+    );
+}
+sluice_store::both_backends!(
+    concurrent_first_logins_create_each_user_once,
+    concurrent_first_logins
+);

@@ -113,8 +113,7 @@ impl Core {
             .enabled_clients
             .as_deref()
             .unwrap_or_default()
-            .iter()
-            .any(|c| *c == client.client_id)
+            .contains(&client.client_id)
         {
             return Err(CoreError::oauth(
                 403,

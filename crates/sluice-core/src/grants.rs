@@ -83,12 +83,7 @@ impl Core {
         let realm = match g.realm {
             Some(r) => r.to_string(),
             None => {
-                let settings = self
-                    .store
-                    .tenant_fetch_by_name(&t.name)
-                    .await?
-                    .map(|r| r.settings)
-                    .unwrap_or_default();
+                let settings = self.tenant_settings(t).await?;
                 settings
                     .get("default_directory")
                     .and_then(|v| v.as_str())
@@ -122,8 +117,15 @@ impl Core {
             ));
         }
         // The API, before spending a password check.
+        let settings = self.tenant_settings(t).await?;
+        let default_audience = settings.get("default_audience").and_then(|v| v.as_str());
         let api =
-            match g.audience.filter(|a| !a.is_empty()) {
+            match g
+                .audience
+                .filter(|a| !a.is_empty())
+                .or(default_audience)
+                .filter(|a| !a.is_empty())
+            {
                 Some(a) => Some(self.resource_server_by_identifier(t, a).await?.ok_or_else(
                     || CoreError::oauth(403, "access_denied", format!("Service not found: {a}")),
                 )?),

@@ -22,6 +22,7 @@ pub mod ports;
 pub mod resource_servers;
 pub mod service;
 pub mod tenant;
+pub mod tenant_settings;
 pub mod tokens;
 pub mod user_query;
 pub mod users;

@@ -30,6 +30,12 @@ pub trait TenantStore: Send + Sync {
     async fn tenant_insert(&self, tenant: &TenantRecord) -> StoreResult<()>;
     async fn tenant_fetch_by_name(&self, name: &str) -> StoreResult<Option<TenantRecord>>;
     async fn tenant_list(&self) -> StoreResult<Vec<TenantRecord>>;
+    /// Replaces a tenant's settings object; false when the tenant does not exist.
+    async fn tenant_update_settings(
+        &self,
+        tenant_id: &str,
+        settings: &serde_json::Value,
+    ) -> StoreResult<bool>;
     async fn key_insert(&self, key: &KeyRecord) -> StoreResult<()>;
     async fn key_list(&self, tenant_id: &str) -> StoreResult<Vec<KeyRecord>>;
 }

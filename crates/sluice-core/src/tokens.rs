@@ -82,7 +82,13 @@ impl Core {
                 "Grant type 'client_credentials' not allowed for the client.",
             ));
         }
-        let audience = audience.filter(|a| !a.is_empty()).ok_or_else(|| {
+        let default_audience = self
+            .tenant_settings(t)
+            .await?
+            .get("default_audience")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let audience = audience.filter(|a| !a.is_empty()).or(default_audience.as_deref()).filter(|a| !a.is_empty()).ok_or_else(|| {
             CoreError::oauth(
                 403,
                 "access_denied",

@@ -65,6 +65,22 @@ impl TenantStore for SqlStore {
         })
     }
 
+    async fn tenant_update_settings(
+        &self,
+        tenant_id: &str,
+        settings: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        dispatch!(self, |p| sqlx::query(
+            "UPDATE tenants SET settings = $2 WHERE id = $1"
+        )
+        .bind(tenant_id)
+        .bind(settings.to_string())
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected() > 0)
+        .map_err(map_err("tenant")))
+    }
+
     async fn key_insert(&self, k: &KeyRecord) -> StoreResult<()> {
         dispatch!(self, |p| {
             sqlx::query(

@@ -156,6 +156,18 @@ const MATRIX: &[(&str, &str, &str, &[&str])] = &[
         "/api/v2/users-by-email?email=a%40b.c",
         &["read:users"],
     ),
+    (
+        "GET",
+        "/api/v2/tenants/settings",
+        "/api/v2/tenants/settings",
+        &["read:tenant_settings"],
+    ),
+    (
+        "PATCH",
+        "/api/v2/tenants/settings",
+        "/api/v2/tenants/settings",
+        &["update:tenant_settings"],
+    ),
 ];
 
 const OTHER_ID: &str = "other-tenant-client";

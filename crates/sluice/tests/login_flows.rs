@@ -518,3 +518,88 @@ sluice_store::both_backends!(
     concurrent_first_logins_create_each_user_once,
     concurrent_first_logins
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_grant_uses_the_tenant_default_directory_and_audience() {
+    let s = TestServer::start("sqlite").await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(
+        &s,
+        &tok,
+        "Username-Password-Authentication",
+        json!({"passwordPolicy": "none"}),
+    )
+    .await;
+    s.call("POST", "/api/v2/users", Some(&tok), Some(json!({"connection": "Username-Password-Authentication", "email": "d@example.com", "password": "pw"}))).await;
+    let form = |aud: Option<&str>| {
+        let mut f = vec![
+            ("grant_type", "password".to_string()),
+            ("client_id", app.0.clone()),
+            ("client_secret", app.1.clone()),
+            ("username", "d@example.com".into()),
+            ("password", "pw".into()),
+        ];
+        if let Some(a) = aud {
+            f.push(("audience", a.to_string()));
+        }
+        f
+    };
+    let r = s
+        .http
+        .post(format!("{}/oauth/token", s.url))
+        .form(&form(None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error_description"],
+        "Authorization server not configured with default connection."
+    );
+    let (st, e) = s
+        .call(
+            "PATCH",
+            "/api/v2/tenants/settings",
+            Some(&tok),
+            Some(json!({"default_directory": "nope"})),
+        )
+        .await;
+    assert_eq!(st, 400, "{e}");
+    let (st, e) = s
+        .call(
+            "PATCH",
+            "/api/v2/tenants/settings",
+            Some(&tok),
+            Some(json!({"bogus": 1})),
+        )
+        .await;
+    assert_eq!(st, 400, "{e}");
+    s.call(
+        "POST",
+        "/api/v2/resource-servers",
+        Some(&tok),
+        Some(json!({"identifier": "https://api.example.com", "scopes": [{"value": "read:x"}]})),
+    )
+    .await;
+    let (st, set) = s.call("PATCH", "/api/v2/tenants/settings", Some(&tok), Some(json!({"default_directory": "Username-Password-Authentication", "default_audience": "https://api.example.com", "friendly_name": "Acme"}))).await;
+    assert_eq!(st, 200, "{set}");
+    let (_, got) = s
+        .call("GET", "/api/v2/tenants/settings", Some(&tok), None)
+        .await;
+    assert_eq!(got["friendly_name"], "Acme");
+    let r = s
+        .http
+        .post(format!("{}/oauth/token", s.url))
+        .form(&form(None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let t: Value = r.json().await.unwrap();
+    let (_, at) =
+        sluice_crypto::jwt::decode_unverified(t["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        at["aud"], "https://api.example.com",
+        "the default audience applies"
+    );
+}

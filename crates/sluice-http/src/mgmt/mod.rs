@@ -7,6 +7,7 @@ pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod resource_servers;
+pub mod tenant_settings;
 pub mod users;
 
 use crate::AppState;
@@ -244,6 +245,22 @@ pub const ROUTES: &[Route] = &[
         "users",
         "Find users by email",
         get(users::by_email)
+    ),
+    route!(
+        "GET",
+        "/api/v2/tenants/settings",
+        ["read:tenant_settings"],
+        "tenants",
+        "Get tenant settings",
+        get(tenant_settings::get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v2/tenants/settings",
+        ["update:tenant_settings"],
+        "tenants",
+        "Update tenant settings",
+        patch(tenant_settings::update)
     ),
 ];
 

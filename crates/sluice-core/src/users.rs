@@ -124,12 +124,16 @@ impl Core {
         let b: UserCreate =
             serde_json::from_value(serde_json::Value::Object(body)).map_err(CoreError::payload)?;
         let conn = self.connection_for_users(t, &b.connection).await?;
-        if is_custom(&conn) {
-            return Err(CoreError::BadRequest {
-                code: "operation_not_supported",
-                message: "Creating users through the Management API in a custom database connection runs its scripts, which this version of Sluice does not do yet".into(),
-            });
-        }
+        self.user_create_in(t, &conn, b, None).await
+    }
+
+    /// Checks a new user's email, username and password against the connection's rules;
+    /// returns the password.
+    pub(crate) fn user_create_checks(
+        &self,
+        conn: &Connection,
+        b: &UserCreate,
+    ) -> Result<String, CoreError> {
         let email = b
             .email
             .as_deref()
@@ -162,6 +166,19 @@ impl Core {
             .and_then(|o| o.password_policy.clone())
             .unwrap_or_else(|| "none".into());
         password_policy::check(&policy, &password)?;
+        Ok(password)
+    }
+
+    /// Creates a user in Sluice's own store (Sluice-managed connections, and new users of
+    /// import-mode custom databases).
+    pub(crate) async fn user_insert_local(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        b: UserCreate,
+        password: String,
+    ) -> Result<User, CoreError> {
+        let email = b.email.clone().unwrap_or_default();
         let raw_id = match b.user_id.as_deref() {
             Some(id) if id.is_empty() || id.len() > 255 || id.contains('|') => {
                 return Err(CoreError::payload(
@@ -407,10 +424,8 @@ impl Core {
             && is_custom(&conn)
             && !is_import(&conn)
         {
-            return Err(CoreError::BadRequest {
-                code: "operation_not_supported",
-                message: "Deleting a user of a custom database connection runs its delete script, which this version of Sluice does not do yet".into(),
-            });
+            // Legacy mode: the user lives in the legacy store; delete it there first.
+            self.delete_in_legacy_store(t, &conn, &r.profile).await?;
         }
         self.store.user_delete(&t.id, user_id).await?;
         Ok(())

@@ -1,8 +1,9 @@
 //! The HTTP layer: axum routers for the Management API (`/api/v2/...`), the Authentication API
-//! (`/oauth/token`), discovery and JWKS, and operations (`/healthz`, `/readyz`, `/metrics`,
+//! (`/oauth/token`, `/dbconnections/signup`), discovery and JWKS, and operations (`/healthz`, `/readyz`, `/metrics`,
 //! `/api/v2/openapi.json`). Handlers are thin: they extract the tenant (from the Host header),
 //! the caller and the body, call sluice-core, and map `CoreError` to HTTP once ([`error`]).
 
+pub mod dbconnections;
 pub mod error;
 pub mod extract;
 pub mod mgmt;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(mgmt::router())
         .merge(oauth::router())
+        .merge(dbconnections::router())
         .merge(wellknown::router())
         .merge(ops::router())
         .merge(openapi::router())

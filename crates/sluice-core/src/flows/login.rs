@@ -239,7 +239,7 @@ impl Core {
     }
 
     /// Legacy mode: caches the script's profile locally (never a password).
-    async fn cache_legacy_user(
+    pub(crate) async fn cache_legacy_user(
         &self,
         t: &TenantCtx,
         conn: &Connection,

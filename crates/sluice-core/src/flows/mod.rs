@@ -1,5 +1,6 @@
 //! The connection flows, one readable place each: [`login`] (local, legacy custom database,
-//! import-mode migration) and [`profile`] (validation and normalisation of script profiles).
+//! import-mode migration), [`signup`] (user creation and deletion per mode) and [`profile`] (validation and normalisation of script profiles).
 
 pub mod login;
 pub mod profile;
+pub mod signup;

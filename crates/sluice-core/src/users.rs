@@ -146,7 +146,7 @@ impl Core {
             .and_then(|o| o.requires_username)
             .unwrap_or(false);
         match (&b.username, requires_username) {
-            (Some(u), true) => validate_username(&conn, u)?,
+            (Some(u), true) => validate_username(conn, u)?,
             (None, true) => return Err(CoreError::payload("Missing required property: username")),
             (Some(_), false) => {
                 return Err(CoreError::bad_request(

@@ -43,11 +43,7 @@ impl Core {
         let name = conn.body.name.clone().unwrap_or_default();
         let email = b.email.clone().unwrap_or_default().to_lowercase();
         if is_custom(conn) {
-            let identifier = b
-                .username
-                .clone()
-                .filter(|_| !b.email.is_some())
-                .unwrap_or_else(|| email.clone());
+            let identifier = email.clone();
             match self
                 .run_script(t, conn, ScriptKind::GetUser, vec![identifier.into()])
                 .await?
@@ -137,11 +133,7 @@ impl Core {
             Err(f) => return Err(script_failed(ScriptKind::Create, &f)),
         }
         // Auth0 runs login right after create, as a check that the user can sign in.
-        let identifier = b
-            .username
-            .clone()
-            .filter(|_| b.email.is_none())
-            .unwrap_or_else(|| email.to_string());
+        let identifier = email.to_string();
         let profile = match self
             .run_script(
                 t,

@@ -139,6 +139,7 @@ impl Core {
                     identifier: g.username,
                     password: g.password,
                     ip: g.ip,
+                    client_id: Some(&client.client_id),
                 },
             )
             .await?;

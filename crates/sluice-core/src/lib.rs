@@ -15,6 +15,7 @@ pub mod error;
 pub mod flows;
 pub mod grants;
 pub mod ids;
+pub mod logs;
 pub mod model;
 pub mod paging;
 pub mod password_policy;

@@ -101,9 +101,44 @@ pub trait UserStore: Send + Sync {
     async fn user_delete(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool>;
 }
 
+/// One tenant log event as stored: `body` is the Auth0-shaped event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRecord {
+    pub tenant_id: String,
+    /// Sortable by time (newest last).
+    pub log_id: String,
+    /// Unix milliseconds.
+    pub date: i64,
+    pub log_type: String,
+    pub user_id: Option<String>,
+    pub body: serde_json::Value,
+}
+
+/// A log search: every given field must match.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogFilter {
+    pub log_type: Option<String>,
+    pub user_id: Option<String>,
+}
+
+#[async_trait]
+pub trait LogStore: Send + Sync {
+    async fn log_insert(&self, log: &LogRecord) -> StoreResult<()>;
+    /// Newest first; returns the page and the total count.
+    async fn log_search(
+        &self,
+        tenant_id: &str,
+        filter: &LogFilter,
+        page: Page,
+    ) -> StoreResult<(Vec<LogRecord>, i64)>;
+    async fn log_fetch(&self, tenant_id: &str, log_id: &str) -> StoreResult<Option<LogRecord>>;
+    /// Deletes events older than `before` (unix ms), all tenants; returns how many.
+    async fn log_prune(&self, before: i64) -> StoreResult<u64>;
+}
+
 /// Everything the core persists.
 #[async_trait]
-pub trait Store: TenantStore + DocStore + UserStore {
+pub trait Store: TenantStore + DocStore + UserStore + LogStore {
     /// Cheap round trip to prove the database answers (readiness).
     async fn ping(&self) -> StoreResult<()>;
 }

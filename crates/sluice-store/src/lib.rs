@@ -7,6 +7,7 @@
 //! documents), [`users`], [`testdb`] (throw-away PostgreSQL databases for tests).
 
 pub mod docs;
+pub mod logs;
 pub mod schema;
 pub mod tenants;
 pub mod testdb;

@@ -6,17 +6,27 @@ use crate::{SqlStore, dispatch, map_err};
 use sluice_core::ports::StoreResult;
 
 /// `(version, statements)`; append only, never edit a released one.
-pub const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        "CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, settings TEXT NOT NULL)",
-        "CREATE TABLE signing_keys (tenant_id TEXT NOT NULL, kid TEXT NOT NULL, sealed_pkcs8 TEXT NOT NULL, created_at BIGINT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (tenant_id, kid))",
-        "CREATE TABLE docs (tenant_id TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, doc_key TEXT NOT NULL, ref_id TEXT, body TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (tenant_id, kind, id), UNIQUE (tenant_id, kind, doc_key))",
-        "CREATE INDEX docs_ref ON docs (tenant_id, kind, ref_id)",
-        "CREATE TABLE users (tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, connection TEXT NOT NULL, email_key TEXT, username_key TEXT, body TEXT NOT NULL, password_hash TEXT, origin TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, user_id), UNIQUE (tenant_id, connection, email_key), UNIQUE (tenant_id, connection, username_key))",
-        "CREATE INDEX users_email ON users (tenant_id, email_key)",
-    ],
-)];
+pub const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, settings TEXT NOT NULL)",
+            "CREATE TABLE signing_keys (tenant_id TEXT NOT NULL, kid TEXT NOT NULL, sealed_pkcs8 TEXT NOT NULL, created_at BIGINT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (tenant_id, kid))",
+            "CREATE TABLE docs (tenant_id TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, doc_key TEXT NOT NULL, ref_id TEXT, body TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (tenant_id, kind, id), UNIQUE (tenant_id, kind, doc_key))",
+            "CREATE INDEX docs_ref ON docs (tenant_id, kind, ref_id)",
+            "CREATE TABLE users (tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, connection TEXT NOT NULL, email_key TEXT, username_key TEXT, body TEXT NOT NULL, password_hash TEXT, origin TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, user_id), UNIQUE (tenant_id, connection, email_key), UNIQUE (tenant_id, connection, username_key))",
+            "CREATE INDEX users_email ON users (tenant_id, email_key)",
+        ],
+    ),
+    (
+        2,
+        &[
+            "CREATE TABLE logs (tenant_id TEXT NOT NULL, log_id TEXT NOT NULL, date BIGINT NOT NULL, type TEXT NOT NULL, user_id TEXT, body TEXT NOT NULL, PRIMARY KEY (tenant_id, log_id))",
+            "CREATE INDEX logs_date ON logs (tenant_id, date)",
+            "CREATE INDEX logs_user ON logs (tenant_id, user_id)",
+        ],
+    ),
+];
 
 const LOCK_ID: i64 = 0x51_u64 as i64 * 1_000_003;
 

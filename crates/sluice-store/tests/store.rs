@@ -335,3 +335,80 @@ async fn concurrent_starts_on_postgres_migrate_once() {
         s.close().await;
     }
 }
+
+async fn logs(backend: &str) {
+    use sluice_core::ports::{LogFilter, LogRecord, LogStore};
+    let db = TestDatabase::of(backend).await;
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    for (i, ty) in ["s", "fp", "s"].iter().enumerate() {
+        s.log_insert(&LogRecord {
+            tenant_id: "t1".into(),
+            log_id: format!("{i:020}"),
+            date: 1000 * i as i64,
+            log_type: ty.to_string(),
+            user_id: Some("u".into()),
+            body: json!({"n": i}),
+        })
+        .await
+        .unwrap();
+    }
+    s.log_insert(&LogRecord {
+        tenant_id: "t2".into(),
+        log_id: "x".into(),
+        date: 0,
+        log_type: "s".into(),
+        user_id: None,
+        body: json!({}),
+    })
+    .await
+    .unwrap();
+    let (page, total) = s
+        .log_search(
+            "t1",
+            &LogFilter::default(),
+            Page {
+                offset: 0,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(page[0].body, json!({"n": 2}), "newest first");
+    let (fp, _) = s
+        .log_search(
+            "t1",
+            &LogFilter {
+                log_type: Some("fp".into()),
+                ..Default::default()
+            },
+            Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(fp.len(), 1);
+    assert_eq!(
+        s.log_prune(1500).await.unwrap(),
+        3,
+        "events older than the cut-off, all tenants"
+    );
+    assert_eq!(
+        s.log_search(
+            "t1",
+            &LogFilter::default(),
+            Page {
+                offset: 0,
+                limit: 10
+            }
+        )
+        .await
+        .unwrap()
+        .1,
+        1
+    );
+    s.close().await;
+}
+sluice_store::both_backends!(logs_are_newest_first_filtered_and_pruned, logs);

@@ -139,6 +139,8 @@ pub struct FileConfig {
     pub tenants: Vec<TenantEntry>,
     #[serde(default)]
     pub scripts: ScriptsConfig,
+    /// Tenant log events older than this are deleted (default 30 days).
+    pub logs_retention_days: Option<i64>,
 }
 
 /// Validated settings.
@@ -160,6 +162,7 @@ pub struct Settings {
     /// From `SLUICE_BOOTSTRAP_CLIENT_ID` / `SLUICE_BOOTSTRAP_CLIENT_SECRET`.
     pub bootstrap_client: Option<(String, String)>,
     pub scripts: ScriptsConfig,
+    pub logs_retention_days: i64,
 }
 
 impl Settings {
@@ -325,6 +328,10 @@ impl Settings {
             (None, false) => errors.push("scripts.packages needs scripts.packages_dir".into()),
             _ => {}
         }
+        let logs_retention_days = file.logs_retention_days.unwrap_or(30);
+        if !(1..=3650).contains(&logs_retention_days) {
+            errors.push("logs_retention_days must be 1 to 3650".into());
+        }
         let encryption_key = env("SLUICE_ENCRYPTION_KEY");
         if let Some(k) = &encryption_key
             && sluice_crypto::secretbox::SecretBox::from_base64(k).is_err()
@@ -348,6 +355,7 @@ impl Settings {
             encryption_key,
             bootstrap_client,
             scripts: file.scripts,
+            logs_retention_days,
         })
     }
 
@@ -372,6 +380,7 @@ impl Settings {
             encryption_key: None,
             bootstrap_client: None,
             scripts: ScriptsConfig::default(),
+            logs_retention_days: 30,
         }
     }
 }

@@ -118,6 +118,23 @@ fn spawn_sweeper(rt: &Arc<sluice_scripts::ScriptRuntime>) {
     });
 }
 
+/// Deletes tenant log events past their retention once an hour.
+fn spawn_log_pruner(core: &Arc<Core>, retention_days: i64) {
+    let weak = Arc::downgrade(core);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let Some(core) = weak.upgrade() else { break };
+            match core.logs_prune(retention_days).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned tenant log events"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "log pruning failed"),
+            }
+        }
+    });
+}
+
 /// The public URL's host when it is a name (not an IP address), else `localhost`.
 fn default_base_domain(public_url: &str) -> String {
     match url::Url::parse(public_url)
@@ -177,6 +194,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
     let (core, scripts) = build(&settings, public_url.clone()).await?;
     spawn_sweeper(&scripts);
+    spawn_log_pruner(&core, settings.logs_retention_days);
     bootstrap::bootstrap_all(&core, &settings)
         .await
         .map_err(StartError::Other)?;

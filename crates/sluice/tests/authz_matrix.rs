@@ -168,6 +168,13 @@ const MATRIX: &[(&str, &str, &str, &[&str])] = &[
         "/api/v2/tenants/settings",
         &["update:tenant_settings"],
     ),
+    ("GET", "/api/v2/logs", "/api/v2/logs", &["read:logs"]),
+    (
+        "GET",
+        "/api/v2/logs/{id}",
+        "/api/v2/logs/nope",
+        &["read:logs"],
+    ),
 ];
 
 const OTHER_ID: &str = "other-tenant-client";

@@ -434,3 +434,106 @@ async fn password_grant_uses_the_tenant_default_directory_and_audience() {
         "the default audience applies"
     );
 }
+
+async fn tenant_logs(backend: &str) {
+    let legacy = Legacy::new(&[("alice@example.com", "alice-pw", "alice")]).await;
+    let s = TestServer::start(backend).await;
+    let tok = s.mgmt_token().await;
+    let mut opts = custom_options(&legacy, false);
+    opts["customScripts"]["login"] = json!(support::LOGIN.replace(
+        "const client = new Client",
+        "console.log('checking', email);\n  const client = new Client"
+    ));
+    let app = app_and_connection(&s, &tok, "legacy-db", opts).await;
+    assert_eq!(
+        login(
+            &s,
+            &app,
+            "legacy-db",
+            "alice@example.com",
+            "alice-pw",
+            "openid"
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        login(&s, &app, "legacy-db", "alice@example.com", "bad", "openid")
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        login(&s, &app, "legacy-db", "nobody@example.com", "bad", "openid")
+            .await
+            .0,
+        403
+    );
+    let (st, logs) = s
+        .call("GET", "/api/v2/logs?include_totals=true", Some(&tok), None)
+        .await;
+    assert_eq!(st, 200, "{logs}");
+    let types: Vec<&str> = logs["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["type"].as_str().unwrap())
+        .collect();
+    // The template passes the email to WrongUsernameOrPasswordError, so both failures are `fp`
+    // with user_id auth0|<email> (Auth0: a truthy user_id makes fp, none makes fu).
+    assert_eq!(
+        types,
+        ["fp", "script", "fp", "script", "s", "script"],
+        "newest first"
+    );
+    let (_, fp) = s
+        .call("GET", "/api/v2/logs?q=type%3A%22fp%22", Some(&tok), None)
+        .await;
+    assert_eq!(fp[0]["user_id"], "auth0|nobody@example.com");
+    assert_eq!(fp[1]["user_id"], "auth0|alice@example.com");
+    assert_eq!(fp[0]["connection"], "legacy-db");
+    assert_eq!(fp[0]["client_id"], app.0.as_str());
+    let (_, scripts) = s
+        .call("GET", "/api/v2/logs?q=type%3Ascript", Some(&tok), None)
+        .await;
+    assert_eq!(
+        scripts[0]["details"]["console"][0]["text"], "checking nobody@example.com",
+        "the script's console is in the log"
+    );
+    let id = scripts[0]["log_id"].as_str().unwrap();
+    let (st, one) = s
+        .call("GET", &format!("/api/v2/logs/{id}"), Some(&tok), None)
+        .await;
+    assert_eq!((st, &one["log_id"]), (200, &scripts[0]["log_id"]));
+    assert!(
+        !logs.to_string().contains("alice-pw"),
+        "passwords never reach the logs"
+    );
+    let (_, s_events) = s
+        .call(
+            "GET",
+            "/api/v2/logs?q=type%3As%20AND%20user_id%3A%22auth0%7Cpg-1%22",
+            Some(&tok),
+            None,
+        )
+        .await;
+    assert_eq!(s_events.as_array().unwrap().len(), 1);
+}
+sluice_store::both_backends!(logins_and_script_runs_are_in_the_tenant_log, tenant_logs);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_local_users_are_logged_as_fu() {
+    let s = TestServer::start("sqlite").await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "db", json!({"passwordPolicy": "none"})).await;
+    assert_eq!(
+        login(&s, &app, "db", "ghost@example.com", "x", "openid")
+            .await
+            .0,
+        403
+    );
+    let (_, logs) = s.call("GET", "/api/v2/logs", Some(&tok), None).await;
+    assert_eq!(logs[0]["type"], "fu");
+    assert!(logs[0].get("user_id").is_none());
+}

@@ -29,6 +29,8 @@ pub struct LoginRequest<'a> {
     pub identifier: &'a str,
     pub password: &'a str,
     pub ip: Option<&'a str>,
+    /// The application logging in (for the tenant log).
+    pub client_id: Option<&'a str>,
 }
 
 /// A successful login: the local record and which scripts ran for it.
@@ -121,17 +123,95 @@ impl Core {
                 configuration: self.connection_configuration(t, conn)?,
             })
             .await;
-        for line in &out.console {
-            tracing::info!(script = kind.key(), level = line.level, text = %line.text, "script console");
-        }
+        let outcome = match &out.result {
+            Ok(_) => serde_json::json!({"ok": true}),
+            Err(f) => serde_json::json!({"ok": false, "error": format!("{f:?}")}),
+        };
+        let console: Vec<serde_json::Value> = out
+            .console
+            .iter()
+            .map(|l| serde_json::json!({"level": l.level, "text": l.text}))
+            .collect();
+        self.log_event(
+            t,
+            crate::logs::LogEvent {
+                log_type: "script",
+                description: format!(
+                    "{} script {}",
+                    kind.key(),
+                    if out.result.is_ok() {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    }
+                ),
+                connection: conn.body.name.clone(),
+                connection_id: Some(conn.id.clone()),
+                details: Some(serde_json::json!({
+                    "script": kind.key(),
+                    "outcome": outcome,
+                    "console": console,
+                    "warnings": out.warnings,
+                    "elapsed_ms": out.elapsed.as_secs_f64() * 1000.0,
+                })),
+                ..Default::default()
+            },
+        )
+        .await;
         Ok(out.result)
     }
 
-    /// Authenticates a user against a database connection (see the module docs).
+    /// Authenticates a user against a database connection (see the module docs) and records
+    /// the outcome in the tenant log (`s`, `fp`, `fu` or `f`).
     pub async fn login(
         &self,
         t: &TenantCtx,
         req: LoginRequest<'_>,
+    ) -> Result<LoginOutcome, CoreError> {
+        let mut known_user = None;
+        let r = self.login_steps(t, &req, &mut known_user).await;
+        let (log_type, description, user_id) = match &r {
+            Ok(o) => (
+                "s",
+                "Successful login".to_string(),
+                Some(o.user.profile.user_id.clone()),
+            ),
+            Err(CoreError::OAuth {
+                error: "invalid_grant",
+                description,
+                ..
+            }) if known_user.is_some() => ("fp", description.clone(), known_user),
+            Err(CoreError::OAuth {
+                error: "invalid_grant",
+                description,
+                ..
+            }) => ("fu", description.clone(), None),
+            Err(CoreError::OAuth { description, .. }) => ("f", description.clone(), known_user),
+            Err(e) => ("f", format!("{e}"), known_user),
+        };
+        self.log_event(
+            t,
+            crate::logs::LogEvent {
+                log_type,
+                description,
+                user_id,
+                user_name: Some(req.identifier.to_string()),
+                connection: req.connection.body.name.clone(),
+                connection_id: Some(req.connection.id.clone()),
+                client_id: req.client_id.map(str::to_string),
+                ip: req.ip.map(str::to_string),
+                details: None,
+            },
+        )
+        .await;
+        r
+    }
+
+    async fn login_steps(
+        &self,
+        t: &TenantCtx,
+        req: &LoginRequest<'_>,
+        known_user: &mut Option<String>,
     ) -> Result<LoginOutcome, CoreError> {
         let conn = req.connection;
         let name = connection_name(conn);
@@ -139,6 +219,7 @@ impl Core {
         if !custom || is_import(conn) {
             if let Some(rec) = self.user_find_local(t, &name, req.identifier).await? {
                 if rec.password_hash.is_some() {
+                    *known_user = Some(rec.profile.user_id.clone());
                     if !self
                         .user_password_matches(&rec, req.password.to_string())
                         .await?
@@ -172,7 +253,10 @@ impl Core {
                 Ok(None) => return Err(wrong_credentials()),
                 Err(e) => return Err(script_error(ScriptKind::Login, &e.to_string())),
             },
-            Err(ScriptFailure::WrongCredentials { .. }) => return Err(wrong_credentials()),
+            Err(ScriptFailure::WrongCredentials { user_id, .. }) => {
+                *known_user = user_id.map(|u| format!("auth0|{}", u.trim_start_matches("auth0|")));
+                return Err(wrong_credentials());
+            }
             Err(ScriptFailure::Unauthorized { message }) => {
                 return Err(CoreError::oauth(401, "unauthorized", message));
             }

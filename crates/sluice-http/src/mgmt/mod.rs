@@ -6,6 +6,7 @@
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod logs;
 pub mod resource_servers;
 pub mod tenant_settings;
 pub mod users;
@@ -261,6 +262,22 @@ pub const ROUTES: &[Route] = &[
         "tenants",
         "Update tenant settings",
         patch(tenant_settings::update)
+    ),
+    route!(
+        "GET",
+        "/api/v2/logs",
+        ["read:logs"],
+        "logs",
+        "Search tenant log events",
+        get(logs::list)
+    ),
+    route!(
+        "GET",
+        "/api/v2/logs/{id}",
+        ["read:logs"],
+        "logs",
+        "Get a log event",
+        get(logs::get)
     ),
 ];
 

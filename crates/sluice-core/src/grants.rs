@@ -25,7 +25,11 @@ pub struct PasswordGrant<'a> {
     pub password: &'a str,
     pub audience: Option<&'a str>,
     pub scope: Option<&'a str>,
+    /// The peer address of the request.
     pub ip: Option<&'a str>,
+    /// The `auth0-forwarded-for` header: the end user's IP, trusted only from a confidential
+    /// client that authenticated with its secret.
+    pub forwarded_for: Option<&'a str>,
 }
 
 /// The ID token claims for `scope`.
@@ -138,7 +142,11 @@ impl Core {
                     connection: &conn,
                     identifier: g.username,
                     password: g.password,
-                    ip: g.ip,
+                    ip: if client.is_public() {
+                        g.ip
+                    } else {
+                        g.forwarded_for.or(g.ip)
+                    },
                     client_id: Some(&client.client_id),
                 },
             )

@@ -25,6 +25,7 @@ pub mod service;
 pub mod tenant;
 pub mod tenant_settings;
 pub mod tokens;
+pub mod user_blocks;
 pub mod user_query;
 pub mod users;
 

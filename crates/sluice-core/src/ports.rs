@@ -136,9 +136,48 @@ pub trait LogStore: Send + Sync {
     async fn log_prune(&self, before: i64) -> StoreResult<u64>;
 }
 
+/// Brute-force protection: consecutive failed logins per (connection, user, IP).
+#[async_trait]
+pub trait AttemptStore: Send + Sync {
+    /// Adds one failure; blocks the pair when it reaches `limit`; returns whether it is blocked.
+    async fn attempt_fail(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+        identifier: &str,
+        ip: &str,
+        limit: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Whether the pair is blocked.
+    async fn attempt_blocked(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+        identifier: &str,
+        ip: &str,
+    ) -> StoreResult<bool>;
+    /// Clears the failures of one pair (a successful login).
+    async fn attempt_reset(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+        identifier: &str,
+        ip: &str,
+    ) -> StoreResult<()>;
+    /// The IPs blocked for an identifier (any connection).
+    async fn attempt_blocks(
+        &self,
+        tenant_id: &str,
+        identifier: &str,
+    ) -> StoreResult<Vec<(String, String)>>;
+    /// Unblocks every IP of an identifier; returns how many pairs were cleared.
+    async fn attempt_unblock(&self, tenant_id: &str, identifier: &str) -> StoreResult<u64>;
+}
+
 /// Everything the core persists.
 #[async_trait]
-pub trait Store: TenantStore + DocStore + UserStore + LogStore {
+pub trait Store: TenantStore + DocStore + UserStore + LogStore + AttemptStore {
     /// Cheap round trip to prove the database answers (readiness).
     async fn ping(&self) -> StoreResult<()>;
 }

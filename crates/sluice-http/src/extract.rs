@@ -157,3 +157,20 @@ pub fn de_opt_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>,
             .map_err(|_| serde::de::Error::custom(format!("'{v}' is not an integer"))),
     }
 }
+
+/// The peer's IP address, when the server was started with connection info (the real server
+/// always is; in-process router tests are not).
+pub struct ClientIp(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string()),
+        ))
+    }
+}

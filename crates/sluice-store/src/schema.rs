@@ -26,6 +26,12 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX logs_user ON logs (tenant_id, user_id)",
         ],
     ),
+    (
+        3,
+        &[
+            "CREATE TABLE login_failures (tenant_id TEXT NOT NULL, connection TEXT NOT NULL, identifier TEXT NOT NULL, ip TEXT NOT NULL, failures BIGINT NOT NULL, blocked BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, connection, identifier, ip))",
+        ],
+    ),
 ];
 
 const LOCK_ID: i64 = 0x51_u64 as i64 * 1_000_003;

@@ -412,3 +412,49 @@ async fn logs(backend: &str) {
     s.close().await;
 }
 sluice_store::both_backends!(logs_are_newest_first_filtered_and_pruned, logs);
+
+async fn attempts(backend: &str) {
+    use sluice_core::ports::AttemptStore;
+    let db = TestDatabase::of(backend).await;
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    for i in 1..=3 {
+        assert_eq!(
+            s.attempt_fail("t", "db", "a@b.c", "1.2.3.4", 3, i)
+                .await
+                .unwrap(),
+            i == 3,
+            "blocked at the limit"
+        );
+    }
+    assert!(
+        s.attempt_blocked("t", "db", "a@b.c", "1.2.3.4")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.attempt_blocked("t", "db", "a@b.c", "5.6.7.8")
+            .await
+            .unwrap()
+    );
+    s.attempt_reset("t", "db", "a@b.c", "1.2.3.4")
+        .await
+        .unwrap();
+    assert!(
+        s.attempt_blocked("t", "db", "a@b.c", "1.2.3.4")
+            .await
+            .unwrap(),
+        "a success from elsewhere does not unblock"
+    );
+    assert_eq!(
+        s.attempt_blocks("t", "a@b.c").await.unwrap(),
+        vec![("a@b.c".to_string(), "1.2.3.4".to_string())]
+    );
+    assert_eq!(s.attempt_unblock("t", "a@b.c").await.unwrap(), 1);
+    assert!(
+        !s.attempt_blocked("t", "db", "a@b.c", "1.2.3.4")
+            .await
+            .unwrap()
+    );
+    s.close().await;
+}
+sluice_store::both_backends!(login_failures_block_at_the_limit_and_unblock, attempts);

@@ -217,9 +217,12 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
                 let stop = async move {
                     let _ = rx.wait_for(|v| *v).await;
                 };
-                if let Err(e) = axum::serve(listener, app)
-                    .with_graceful_shutdown(stop)
-                    .await
+                if let Err(e) = axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(stop)
+                .await
                 {
                     tracing::error!(error = %e, "server error");
                 }
@@ -236,7 +239,11 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
             let server = axum_server::from_tcp_rustls(listener, config)
                 .map_err(|e| StartError::Bind(addr, e))?;
             tokio::spawn(async move {
-                if let Err(e) = server.handle(handle).serve(app.into_make_service()).await {
+                if let Err(e) = server
+                    .handle(handle)
+                    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                    .await
+                {
                     tracing::error!(error = %e, "server error");
                 }
             })

@@ -175,6 +175,30 @@ const MATRIX: &[(&str, &str, &str, &[&str])] = &[
         "/api/v2/logs/nope",
         &["read:logs"],
     ),
+    (
+        "GET",
+        "/api/v2/user-blocks",
+        "/api/v2/user-blocks?identifier=a%40b.c",
+        &["read:users"],
+    ),
+    (
+        "DELETE",
+        "/api/v2/user-blocks",
+        "/api/v2/user-blocks?identifier=a%40b.c",
+        &["update:users"],
+    ),
+    (
+        "GET",
+        "/api/v2/user-blocks/{id}",
+        "/api/v2/user-blocks/auth0%7Cnope",
+        &["read:users"],
+    ),
+    (
+        "DELETE",
+        "/api/v2/user-blocks/{id}",
+        "/api/v2/user-blocks/auth0%7Cnope",
+        &["update:users"],
+    ),
 ];
 
 const OTHER_ID: &str = "other-tenant-client";

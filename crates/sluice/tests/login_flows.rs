@@ -537,3 +537,143 @@ async fn unknown_local_users_are_logged_as_fu() {
     assert_eq!(logs[0]["type"], "fu");
     assert!(logs[0].get("user_id").is_none());
 }
+
+async fn login_from(
+    s: &TestServer,
+    app: &(String, String),
+    user: &str,
+    pw: &str,
+    forwarded: Option<&str>,
+) -> (u16, Value) {
+    let mut r = s.http.post(format!("{}/oauth/token", s.url)).form(&[
+        (
+            "grant_type",
+            "http://auth0.com/oauth/grant-type/password-realm",
+        ),
+        ("client_id", app.0.as_str()),
+        ("client_secret", app.1.as_str()),
+        ("realm", "db"),
+        ("username", user),
+        ("password", pw),
+    ]);
+    if let Some(ip) = forwarded {
+        r = r.header("auth0-forwarded-for", ip);
+    }
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn brute_force(backend: &str) {
+    let s = TestServer::start(backend).await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "db", json!({"passwordPolicy": "none"})).await;
+    let (_, u) = s
+        .call(
+            "POST",
+            "/api/v2/users",
+            Some(&tok),
+            Some(json!({"connection": "db", "email": "bf@example.com", "password": "right"})),
+        )
+        .await;
+    let uid = u["user_id"].as_str().unwrap().replace('|', "%7C");
+    for _ in 0..10 {
+        assert_eq!(
+            login_from(&s, &app, "bf@example.com", "wrong", Some("203.0.113.7"))
+                .await
+                .0,
+            403
+        );
+    }
+    // Ten consecutive failures from one IP block that user from that IP, even with the right password.
+    let (st, e) = login_from(&s, &app, "bf@example.com", "right", Some("203.0.113.7")).await;
+    assert_eq!((st, e["error"].as_str()), (429, Some("too_many_attempts")));
+    // auth0-forwarded-for from a confidential client is the end user's IP: another IP is fine.
+    assert_eq!(
+        login_from(&s, &app, "bf@example.com", "right", Some("198.51.100.1"))
+            .await
+            .0,
+        200
+    );
+    let (st, blocks) = s
+        .call(
+            "GET",
+            &format!("/api/v2/user-blocks/{uid}"),
+            Some(&tok),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        blocks,
+        json!({"blocked_for": [{"identifier": "bf@example.com", "ip": "203.0.113.7"}]})
+    );
+    let (st, _) = s
+        .call(
+            "DELETE",
+            &format!("/api/v2/user-blocks/{uid}"),
+            Some(&tok),
+            None,
+        )
+        .await;
+    assert_eq!(st, 204);
+    assert_eq!(
+        login_from(&s, &app, "bf@example.com", "right", Some("203.0.113.7"))
+            .await
+            .0,
+        200
+    );
+    let (_, logs) = s
+        .call("GET", "/api/v2/logs?q=type%3Alimit_wc", Some(&tok), None)
+        .await;
+    assert_eq!(logs.as_array().unwrap().len(), 1);
+}
+sluice_store::both_backends!(
+    brute_force_protection_blocks_a_user_ip_pair_after_ten_failures,
+    brute_force
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_clients_cannot_choose_the_ip_brute_force_protection_sees() {
+    let s = TestServer::start("sqlite").await;
+    let tok = s.mgmt_token().await;
+    let (st, c) = s.call("POST", "/api/v2/clients", Some(&tok), Some(json!({"name": "spa", "app_type": "spa", "grant_types": ["http://auth0.com/oauth/grant-type/password-realm"]}))).await;
+    assert_eq!(st, 201);
+    let cid = c["client_id"].as_str().unwrap().to_string();
+    s.call("POST", "/api/v2/connections", Some(&tok), Some(json!({"name": "db", "strategy": "auth0", "enabled_clients": [cid], "options": {"passwordPolicy": "none"}}))).await;
+    s.call(
+        "POST",
+        "/api/v2/users",
+        Some(&tok),
+        Some(json!({"connection": "db", "email": "p@example.com", "password": "right"})),
+    )
+    .await;
+    let attempt = |pw: &'static str, ip: &'static str| {
+        let (s, cid) = (&s, cid.clone());
+        async move {
+            s.http
+                .post(format!("{}/oauth/token", s.url))
+                .header("auth0-forwarded-for", ip)
+                .form(&[
+                    (
+                        "grant_type",
+                        "http://auth0.com/oauth/grant-type/password-realm",
+                    ),
+                    ("client_id", cid.as_str()),
+                    ("realm", "db"),
+                    ("username", "p@example.com"),
+                    ("password", pw),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for i in 0..10 {
+        let ip = ["198.51.100.1", "198.51.100.2"][i % 2];
+        assert_eq!(attempt("wrong", ip).await, 403);
+    }
+    // The header was ignored: all ten failures counted against the real peer address.
+    assert_eq!(attempt("right", "198.51.100.3").await, 429);
+}

@@ -44,6 +44,17 @@ pub fn wrong_credentials() -> CoreError {
     CoreError::oauth(403, "invalid_grant", "Wrong email or password.")
 }
 
+/// Consecutive failures of one user from one IP before that pair is blocked (Auth0: 10).
+pub const BRUTE_FORCE_LIMIT: i64 = 10;
+
+pub fn too_many_attempts() -> CoreError {
+    CoreError::oauth(
+        429,
+        "too_many_attempts",
+        "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it.",
+    )
+}
+
 fn blocked() -> CoreError {
     CoreError::oauth(401, "unauthorized", "user is blocked")
 }
@@ -169,7 +180,30 @@ impl Core {
         req: LoginRequest<'_>,
     ) -> Result<LoginOutcome, CoreError> {
         let mut known_user = None;
-        let r = self.login_steps(t, &req, &mut known_user).await;
+        let guard = self.brute_force_key(&req);
+        let r = match &guard {
+            Some((c, id, ip)) if self.store.attempt_blocked(&t.id, c, id, ip).await? => {
+                Err(too_many_attempts())
+            }
+            _ => self.login_steps(t, &req, &mut known_user).await,
+        };
+        if let Some((c, id, ip)) = &guard {
+            match &r {
+                Ok(_) => self.store.attempt_reset(&t.id, c, id, ip).await?,
+                Err(CoreError::OAuth {
+                    error: "invalid_grant",
+                    ..
+                }) => {
+                    let now = self.now();
+                    let blocked = self
+                        .store
+                        .attempt_fail(&t.id, c, id, ip, BRUTE_FORCE_LIMIT, now)
+                        .await?;
+                    tracing::debug!(connection = %c, blocked, "failed login counted");
+                }
+                _ => {}
+            }
+        }
         let (log_type, description, user_id) = match &r {
             Ok(o) => (
                 "s",
@@ -186,6 +220,11 @@ impl Core {
                 description,
                 ..
             }) => ("fu", description.clone(), None),
+            Err(CoreError::OAuth {
+                error: "too_many_attempts",
+                description,
+                ..
+            }) => ("limit_wc", description.clone(), known_user),
             Err(CoreError::OAuth { description, .. }) => ("f", description.clone(), known_user),
             Err(e) => ("f", format!("{e}"), known_user),
         };
@@ -205,6 +244,25 @@ impl Core {
         )
         .await;
         r
+    }
+
+    /// (connection, identifier, ip) when brute-force protection applies to this attempt.
+    fn brute_force_key(&self, req: &LoginRequest<'_>) -> Option<(String, String, String)> {
+        let on = req
+            .connection
+            .body
+            .options
+            .as_ref()
+            .and_then(|o| o.brute_force_protection)
+            .unwrap_or(true);
+        let ip = req.ip?;
+        on.then(|| {
+            (
+                connection_name(req.connection),
+                req.identifier.to_lowercase(),
+                ip.to_string(),
+            )
+        })
     }
 
     async fn login_steps(

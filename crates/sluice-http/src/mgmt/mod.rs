@@ -9,6 +9,7 @@ pub mod connections;
 pub mod logs;
 pub mod resource_servers;
 pub mod tenant_settings;
+pub mod user_blocks;
 pub mod users;
 
 use crate::AppState;
@@ -278,6 +279,38 @@ pub const ROUTES: &[Route] = &[
         "logs",
         "Get a log event",
         get(logs::get)
+    ),
+    route!(
+        "GET",
+        "/api/v2/user-blocks",
+        ["read:users"],
+        "user-blocks",
+        "Get blocks by identifier",
+        get(user_blocks::get_by_identifier)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/user-blocks",
+        ["update:users"],
+        "user-blocks",
+        "Unblock by identifier",
+        delete(user_blocks::remove_by_identifier)
+    ),
+    route!(
+        "GET",
+        "/api/v2/user-blocks/{id}",
+        ["read:users"],
+        "user-blocks",
+        "Get a user's blocks",
+        get(user_blocks::get)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/user-blocks/{id}",
+        ["update:users"],
+        "user-blocks",
+        "Unblock a user",
+        delete(user_blocks::remove)
     ),
 ];
 

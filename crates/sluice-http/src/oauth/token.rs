@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Tenant;
+use crate::extract::{ClientIp, Tenant};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -128,6 +128,7 @@ fn client_auth(headers: &HeaderMap, p: &HashMap<String, String>) -> ApiResult<Cl
 pub async fn token(
     State(s): State<AppState>,
     Tenant(t): Tenant,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -165,7 +166,10 @@ pub async fn token(
                         password: field("password").unwrap_or_default(),
                         audience: field("audience"),
                         scope: field("scope"),
-                        ip: None,
+                        ip: peer.as_deref(),
+                        forwarded_for: headers
+                            .get("auth0-forwarded-for")
+                            .and_then(|v| v.to_str().ok()),
                     },
                 )
                 .await?

@@ -1,0 +1,118 @@
+//! `AttemptStore`: consecutive failed logins per (connection, identifier, IP) for brute-force
+//! protection, shared by every node through the database.
+
+use crate::{SqlStore, dispatch, map_err};
+use sluice_core::ports::{AttemptStore, StoreResult};
+
+#[async_trait::async_trait]
+impl AttemptStore for SqlStore {
+    async fn attempt_fail(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+        identifier: &str,
+        ip: &str,
+        limit: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        dispatch!(self, |p| {
+            let failures: i64 = sqlx::query_scalar(
+                "INSERT INTO login_failures (tenant_id, connection, identifier, ip, failures, blocked, updated_at) VALUES ($1, $2, $3, $4, 1, 0, $5) \
+                 ON CONFLICT (tenant_id, connection, identifier, ip) DO UPDATE SET failures = login_failures.failures + 1, updated_at = $5 \
+                 RETURNING failures",
+            )
+            .bind(tenant_id)
+            .bind(connection)
+            .bind(identifier)
+            .bind(ip)
+            .bind(now)
+            .fetch_one(p)
+            .await
+            .map_err(map_err("login failure"))?;
+            if failures >= limit {
+                sqlx::query("UPDATE login_failures SET blocked = 1 WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4")
+                    .bind(tenant_id)
+                    .bind(connection)
+                    .bind(identifier)
+                    .bind(ip)
+                    .execute(p)
+                    .await
+                    .map_err(map_err("login failure"))?;
+                return Ok(true);
+            }
+            Ok(false)
+        })
+    }
+
+    async fn attempt_blocked(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+        identifier: &str,
+        ip: &str,
+    ) -> StoreResult<bool> {
+        dispatch!(self, |p| {
+            let v: Option<i64> = sqlx::query_scalar(
+                "SELECT blocked FROM login_failures WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4",
+            )
+            .bind(tenant_id)
+            .bind(connection)
+            .bind(identifier)
+            .bind(ip)
+            .fetch_optional(p)
+            .await
+            .map_err(map_err("login failure"))?;
+            Ok(v == Some(1))
+        })
+    }
+
+    async fn attempt_reset(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+        identifier: &str,
+        ip: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self, |p| {
+            sqlx::query("DELETE FROM login_failures WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4 AND blocked = 0")
+            .bind(tenant_id)
+            .bind(connection)
+            .bind(identifier)
+            .bind(ip)
+            .execute(p)
+            .await
+            .map(|_| ())
+            .map_err(map_err("login failure"))
+        })
+    }
+
+    async fn attempt_blocks(
+        &self,
+        tenant_id: &str,
+        identifier: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        dispatch!(self, |p| {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT identifier, ip FROM login_failures WHERE tenant_id = $1 AND identifier = $2 AND blocked = 1 ORDER BY ip",
+            )
+            .bind(tenant_id)
+            .bind(identifier)
+            .fetch_all(p)
+            .await
+            .map_err(map_err("login failure"))?;
+            Ok(rows)
+        })
+    }
+
+    async fn attempt_unblock(&self, tenant_id: &str, identifier: &str) -> StoreResult<u64> {
+        dispatch!(self, |p| sqlx::query(
+            "DELETE FROM login_failures WHERE tenant_id = $1 AND identifier = $2"
+        )
+        .bind(tenant_id)
+        .bind(identifier)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(map_err("login failure")))
+    }
+}

@@ -297,6 +297,19 @@ async fn import_mode(backend: &str) {
         !text.contains("users") && !text.contains("relation") && !text.contains(&legacy.schema),
         "{text}"
     );
+    // Service resumes when the store returns (same rows, so the same stable ids).
+    legacy
+        .restore(&[
+            ("alice@example.com", "alice-pw", "alice"),
+            ("bob@example.com", "bob-pw", "bob"),
+        ])
+        .await;
+    assert_eq!(
+        login(&s, &app, "import-db", "bob@example.com", "bob-pw", "openid")
+            .await
+            .0,
+        200
+    );
 }
 sluice_store::both_backends!(import_mode_migrates_a_user_exactly_once, import_mode);
 

@@ -225,6 +225,32 @@ pub const DELETE_PG: &str = r#"function remove(id, callback) {
 }"#;
 
 impl Legacy {
+    /// Brings a broken store back with these users.
+    pub async fn restore(&self, users: &[(&str, &str, &str)]) {
+        let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+        let q = format!(
+            "CREATE TABLE {}.users (id SERIAL PRIMARY KEY, email TEXT UNIQUE NOT NULL, password TEXT NOT NULL, nickname TEXT, logins INT NOT NULL DEFAULT 0)",
+            self.schema
+        );
+        sqlx::query(sqlx::AssertSqlSafe(q))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        for (email, pw, nick) in users {
+            let hash = sluice_scripts::modules::bcrypt::hash_sync(pw, "4").unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {}.users (email, password, nickname) VALUES ($1, $2, $3)",
+                self.schema
+            )))
+            .bind(*email)
+            .bind(hash)
+            .bind(*nick)
+            .execute(&mut c)
+            .await
+            .unwrap();
+        }
+    }
+
     pub async fn count(&self) -> i64 {
         let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
         sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(

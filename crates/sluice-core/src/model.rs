@@ -32,6 +32,8 @@ pub enum DocKind {
     Connection,
     ResourceServer,
     ClientGrant,
+    /// One-time password-reset tickets (keyed by the SHA-256 of the token).
+    Ticket,
 }
 
 impl DocKind {
@@ -41,6 +43,7 @@ impl DocKind {
             DocKind::Connection => "connection",
             DocKind::ResourceServer => "resource_server",
             DocKind::ClientGrant => "client_grant",
+            DocKind::Ticket => "ticket",
         }
     }
     /// The noun used in conflict messages.
@@ -50,6 +53,7 @@ impl DocKind {
             DocKind::Connection => "connection",
             DocKind::ResourceServer => "resource server",
             DocKind::ClientGrant => "client grant",
+            DocKind::Ticket => "ticket",
         }
     }
 }

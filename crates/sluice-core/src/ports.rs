@@ -327,3 +327,26 @@ pub struct ScriptOutcome {
 pub trait ScriptRunner: Send + Sync {
     async fn run(&self, request: ScriptRequest) -> ScriptOutcome;
 }
+
+/// An email to send.
+#[derive(Clone, PartialEq)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+impl std::fmt::Debug for Email {
+    // Bodies carry one-time links: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Email")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sends email (SMTP, or a development outbox).
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, email: Email) -> Result<(), String>;
+}

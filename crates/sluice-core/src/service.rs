@@ -2,7 +2,7 @@
 //! configuration and the per-process cache of loaded tenants (no global state: one `Core` per
 //! server, passed explicitly).
 
-use crate::ports::{Clock, ScriptChecker, ScriptRunner, Store};
+use crate::ports::{Clock, Mailer, ScriptChecker, ScriptRunner, Store};
 use crate::tenant::TenantCtx;
 use sluice_crypto::password::{Argon2Params, PasswordHasher};
 use sluice_crypto::secretbox::SecretBox;
@@ -30,6 +30,7 @@ pub struct Core {
     pub scripts: Arc<dyn ScriptChecker>,
     /// Runs action scripts (the flows of custom database connections).
     pub runner: Arc<dyn ScriptRunner>,
+    pub mailer: Arc<dyn Mailer>,
     pub config: CoreConfig,
     /// A hash of no one's password: unknown users are checked against it so that they take
     /// as long as known ones.
@@ -44,6 +45,7 @@ impl Core {
         sealer: SecretBox,
         scripts: Arc<dyn ScriptChecker>,
         runner: Arc<dyn ScriptRunner>,
+        mailer: Arc<dyn Mailer>,
         config: CoreConfig,
     ) -> Result<Self, crate::CoreError> {
         let hasher = PasswordHasher::new(config.argon2)?;
@@ -55,6 +57,7 @@ impl Core {
             hasher,
             scripts,
             runner,
+            mailer,
             config,
             dummy_hash,
             tenants: RwLock::new(HashMap::new()),

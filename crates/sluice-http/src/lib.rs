@@ -10,6 +10,7 @@ pub mod mgmt;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod reset;
 pub mod wellknown;
 
 use axum::Router;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mgmt::router())
         .merge(oauth::router())
         .merge(dbconnections::router())
+        .merge(reset::router())
         .merge(wellknown::router())
         .merge(ops::router())
         .merge(openapi::router())

@@ -7,5 +7,6 @@
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod mail;
 pub mod scripts_cmd;
 pub mod server;

@@ -77,6 +77,10 @@ async fn build(
         sealer,
         Arc::new(sluice_scripts::SyntaxChecker),
         runner.clone(),
+        Arc::new(crate::mail::OutboxMailer {
+            dir: settings.data_dir.join("outbox"),
+            from: "Sluice <no-reply@localhost>".into(),
+        }),
         config,
     )
     .map_err(|e| StartError::Other(e.to_string()))?;

@@ -280,3 +280,70 @@ pub async fn signup(
         .unwrap();
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
+
+/// `change_password` in the template style.
+pub const CHANGE_PASSWORD_PG: &str = r#"function changePassword(email, newPassword, callback) {
+  const { Client } = require('pg');
+  const bcrypt = require('bcrypt');
+  bcrypt.hash(newPassword, 4, function (err, hash) {
+    if (err) return callback(err);
+    const client = new Client({ connectionString: configuration.PG_URL });
+    client.connect(function (err) {
+      if (err) return callback(err);
+      client.query('UPDATE ' + configuration.SCHEMA + '.users SET password = $1 WHERE email = $2', [hash, email], function (err, result) {
+        client.end();
+        callback(err || null, result && result.rowCount > 0);
+      });
+    });
+  });
+}"#;
+
+/// Asks for a reset and returns the ticket from the newest outbox message.
+pub async fn reset_ticket(s: &TestServer, connection: &str, email: &str) -> Option<String> {
+    let outbox = s.data_dir.join("outbox");
+    let before = std::fs::read_dir(&outbox).map(|d| d.count()).unwrap_or(0);
+    let r = s
+        .http
+        .post(format!("{}/dbconnections/change_password", s.url))
+        .json(&json!({"email": email, "connection": connection}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.text().await.unwrap(),
+        "We've just sent you an email to reset your password."
+    );
+    let mut files: Vec<_> = std::fs::read_dir(&outbox)
+        .ok()?
+        .map(|e| e.unwrap().path())
+        .collect();
+    if files.len() == before {
+        return None;
+    }
+    files.sort();
+    let mail = std::fs::read_to_string(files.last()?).ok()?;
+    let i = mail.find("ticket=")? + 7;
+    Some(mail[i..].split_whitespace().next()?.to_string())
+}
+
+/// Submits the reset form.
+pub async fn reset_submit(
+    s: &TestServer,
+    ticket: &str,
+    password: &str,
+    confirm: &str,
+) -> (u16, String) {
+    let r = s
+        .http
+        .post(format!("{}/lo/reset", s.url))
+        .form(&[
+            ("ticket", ticket),
+            ("password", password),
+            ("confirm", confirm),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}

@@ -1,0 +1,261 @@
+//! Password reset: a request sends a one-time, expiring ticket link by email (the answer is the
+//! same whether or not the user exists); the ticket sets a new password, per connection mode:
+//!
+//! - Sluice-managed, or import mode with the user already migrated: the local hash changes.
+//! - Legacy mode: `get_user` → `change_password(email, newPassword)`.
+//! - Import mode, user not migrated yet: the user is created locally from `get_user`'s profile
+//!   with the new password (Auth0's documented behaviour; no `change_password` script runs).
+//!
+//! A successful reset also lifts brute-force blocks of that user. Tickets are stored as the
+//! SHA-256 of their token, so the store never holds a usable link.
+
+use super::profile;
+use super::signup::script_failed;
+use crate::error::CoreError;
+use crate::model::{Doc, DocKind, UserOrigin, UserRecord};
+use crate::ports::{Email, ScriptFailure, ScriptKind};
+use crate::service::Core;
+use crate::tenant::TenantCtx;
+use crate::users::{is_custom, is_import};
+use serde::{Deserialize, Serialize};
+use sluice_crypto::ct::sha256_hex;
+use sluice_crypto::random::random_token;
+use sluice_types::Connection;
+
+/// How long a reset link stays valid (Auth0's default: 5 days).
+pub const TICKET_LIFETIME: i64 = 5 * 86_400;
+/// The neutral answer of `/dbconnections/change_password`.
+pub const RESET_SENT: &str = "We've just sent you an email to reset your password.";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Ticket {
+    connection: String,
+    email: String,
+    expires_at: i64,
+}
+
+fn invalid_ticket() -> CoreError {
+    CoreError::BadRequest {
+        code: "invalid_ticket",
+        message: "This link is invalid or has expired. Please ask for a new one.".into(),
+    }
+}
+
+impl Core {
+    /// Whether `email` is a user of `conn` (locally, or in the legacy store through get_user).
+    async fn reset_user_exists(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        email: &str,
+    ) -> Result<bool, CoreError> {
+        let name = conn.body.name.clone().unwrap_or_default();
+        if self.user_find_local(t, &name, email).await?.is_some() {
+            return Ok(true);
+        }
+        if !is_custom(conn) {
+            return Ok(false);
+        }
+        match self
+            .run_script(t, conn, ScriptKind::GetUser, vec![email.into()])
+            .await?
+        {
+            Ok(v) => Ok(profile::parse(&v).ok().flatten().is_some()),
+            Err(f) => Err(script_failed(ScriptKind::GetUser, &f)),
+        }
+    }
+
+    /// `POST /dbconnections/change_password`: emails a reset link if the user exists. The caller
+    /// answers [`RESET_SENT`] either way.
+    pub async fn password_reset_request(
+        &self,
+        t: &TenantCtx,
+        connection: &str,
+        email: &str,
+    ) -> Result<(), CoreError> {
+        if email.is_empty() || connection.is_empty() {
+            return Err(CoreError::bad_request("email and connection are required"));
+        }
+        let conn = self
+            .connection_fetch_by_name(t, connection)
+            .await?
+            .ok_or_else(|| CoreError::BadRequest {
+                code: "invalid_connection",
+                message: "The connection does not exist.".into(),
+            })?;
+        let email = email.to_lowercase();
+        if !self.reset_user_exists(t, &conn, &email).await? {
+            tracing::info!("password reset requested for an unknown user");
+            return Ok(());
+        }
+        let token = random_token(32);
+        let ticket = Ticket {
+            connection: connection.to_string(),
+            email: email.clone(),
+            expires_at: self.now() + TICKET_LIFETIME,
+        };
+        let key = sha256_hex(token.as_bytes());
+        let doc = Doc {
+            id: key.clone(),
+            key,
+            ref_id: Some(email.clone()),
+            body: crate::model::to_body(&ticket)?,
+            created_at: self.now(),
+            updated_at: self.now(),
+        };
+        self.store.doc_insert(&t.id, DocKind::Ticket, &doc).await?;
+        let link = format!("{}/lo/reset?ticket={token}", t.base_url);
+        let text = format!(
+            "Hello,\n\nSomeone asked to reset the password of your account {email}.\nOpen this link within 5 days to choose a new password:\n\n{link}\n\nIf it was not you, ignore this message.\n"
+        );
+        self.mailer
+            .send(Email {
+                to: email,
+                subject: "Reset your password".into(),
+                text,
+            })
+            .await
+            .map_err(|e| CoreError::Unavailable {
+                internal: format!("mail: {e}"),
+            })?;
+        Ok(())
+    }
+
+    /// Checks a ticket without using it (the reset page).
+    pub async fn password_reset_check(
+        &self,
+        t: &TenantCtx,
+        token: &str,
+    ) -> Result<String, CoreError> {
+        Ok(self.ticket(t, token).await?.1.email)
+    }
+
+    async fn ticket(&self, t: &TenantCtx, token: &str) -> Result<(String, Ticket), CoreError> {
+        let key = sha256_hex(token.as_bytes());
+        let doc = self
+            .store
+            .doc_fetch(&t.id, DocKind::Ticket, &key)
+            .await?
+            .ok_or_else(invalid_ticket)?;
+        let ticket: Ticket = crate::model::from_body(doc.body)?;
+        if ticket.expires_at <= self.now() {
+            self.store.doc_delete(&t.id, DocKind::Ticket, &key).await?;
+            return Err(invalid_ticket());
+        }
+        Ok((key, ticket))
+    }
+
+    /// Sets a new password with a ticket; the ticket is used up.
+    pub async fn password_reset(
+        &self,
+        t: &TenantCtx,
+        token: &str,
+        new_password: &str,
+    ) -> Result<(), CoreError> {
+        let (key, ticket) = self.ticket(t, token).await?;
+        let conn = self
+            .connection_fetch_by_name(t, &ticket.connection)
+            .await?
+            .ok_or_else(invalid_ticket)?;
+        let policy = conn
+            .body
+            .options
+            .as_ref()
+            .and_then(|o| o.password_policy.clone())
+            .unwrap_or_else(|| "none".into());
+        crate::password_policy::check(&policy, new_password)?;
+        // Use the ticket first: a second submission cannot race this one.
+        if !self.store.doc_delete(&t.id, DocKind::Ticket, &key).await? {
+            return Err(invalid_ticket());
+        }
+        let local = self
+            .user_find_local(t, &ticket.connection, &ticket.email)
+            .await?;
+        match (is_custom(&conn), is_import(&conn), local) {
+            (true, false, _) => {
+                self.reset_in_legacy_store(t, &conn, &ticket.email, new_password)
+                    .await?
+            }
+            (_, _, Some(mut rec)) => {
+                rec.password_hash = Some(self.password_hash(new_password.to_string()).await?);
+                rec.profile.updated_at = self.now_rfc3339();
+                self.store.user_update(&rec).await?;
+            }
+            (true, true, None) => {
+                self.migrate_with_new_password(t, &conn, &ticket.email, new_password)
+                    .await?
+            }
+            (false, _, None) => return Err(invalid_ticket()),
+        }
+        self.store.attempt_unblock(&t.id, &ticket.email).await?;
+        Ok(())
+    }
+
+    async fn reset_in_legacy_store(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        email: &str,
+        new_password: &str,
+    ) -> Result<(), CoreError> {
+        match self
+            .run_script(
+                t,
+                conn,
+                ScriptKind::ChangePassword,
+                vec![email.into(), new_password.into()],
+            )
+            .await?
+        {
+            Ok(serde_json::Value::Bool(true)) | Ok(serde_json::Value::Object(_)) => Ok(()),
+            Ok(_) => Err(CoreError::BadRequest {
+                code: "password_not_changed",
+                message: "The password could not be changed.".into(),
+            }),
+            Err(f) => Err(script_failed(ScriptKind::ChangePassword, &f)),
+        }
+    }
+
+    async fn migrate_with_new_password(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        email: &str,
+        new_password: &str,
+    ) -> Result<(), CoreError> {
+        let p = match self
+            .run_script(t, conn, ScriptKind::GetUser, vec![email.into()])
+            .await?
+        {
+            Ok(v) => profile::parse(&v)
+                .map_err(|e| {
+                    script_failed(
+                        ScriptKind::GetUser,
+                        &ScriptFailure::Error {
+                            name: "Profile".into(),
+                            message: e.to_string(),
+                            stack: None,
+                        },
+                    )
+                })?
+                .ok_or_else(invalid_ticket)?,
+            Err(f) => return Err(script_failed(ScriptKind::GetUser, &f)),
+        };
+        let name = conn.body.name.clone().unwrap_or_default();
+        let now = self.now_rfc3339();
+        let profile = p.to_user(&name, &now);
+        let rec = UserRecord {
+            tenant_id: t.id.clone(),
+            connection: name.clone(),
+            email_key: profile.email.clone(),
+            username_key: profile.username.as_deref().map(str::to_lowercase),
+            password_hash: Some(self.password_hash(new_password.to_string()).await?),
+            origin: UserOrigin::Migrated {
+                at: now,
+                connection: name,
+            },
+            profile,
+        };
+        self.store.user_insert(&rec).await.map_err(CoreError::from)
+    }
+}

@@ -60,6 +60,45 @@ pub(crate) fn map_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
     }
 }
 
+/// A page query over equality filters: the SQL of the page and of its total count, and the
+/// values to bind (in order; the page's LIMIT and OFFSET follow them). Column names come from
+/// the caller's code, values are always bound.
+pub(crate) struct FilteredPage {
+    pub sql: String,
+    pub count_sql: String,
+    pub binds: Vec<String>,
+}
+
+impl FilteredPage {
+    /// `filters`: (column, value) pairs; `None` values are skipped. The first pair is the tenant.
+    pub fn new(
+        columns: &str,
+        table: &str,
+        filters: &[(&str, Option<String>)],
+        order: &str,
+    ) -> FilteredPage {
+        let mut clauses = Vec::new();
+        let mut binds = Vec::new();
+        for (col, v) in filters {
+            if let Some(v) = v {
+                binds.push(v.clone());
+                clauses.push(format!("{col} = ${}", binds.len()));
+            }
+        }
+        let filter = clauses.join(" AND ");
+        let n = binds.len();
+        FilteredPage {
+            sql: format!(
+                "SELECT {columns} FROM {table} WHERE {filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
+                n + 1,
+                n + 2
+            ),
+            count_sql: format!("SELECT COUNT(*) FROM {table} WHERE {filter}"),
+            binds,
+        }
+    }
+}
+
 /// Orders rows by insertion (lists return resources in creation order, as Auth0 does):
 /// microseconds since the epoch, ties broken by id.
 pub(crate) fn insertion_seq() -> i64 {

@@ -1,6 +1,6 @@
 //! `LogStore`: tenant log events (Auth0's `/api/v2/logs`), newest first, with retention.
 
-use crate::{SqlStore, dispatch, map_err};
+use crate::{FilteredPage, SqlStore, dispatch, map_err};
 use sluice_core::ports::{LogFilter, LogRecord, LogStore, Page, StoreError, StoreResult};
 use sqlx::Row;
 
@@ -50,22 +50,20 @@ impl LogStore for SqlStore {
         f: &LogFilter,
         page: Page,
     ) -> StoreResult<(Vec<LogRecord>, i64)> {
-        let mut clauses = vec!["tenant_id = $1".to_string()];
-        let mut binds = vec![tenant_id.to_string()];
-        for (col, v) in [("type", &f.log_type), ("user_id", &f.user_id)] {
-            if let Some(v) = v {
-                binds.push(v.clone());
-                clauses.push(format!("{col} = ${}", binds.len()));
-            }
-        }
-        let filter = clauses.join(" AND ");
-        let n = binds.len();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM logs WHERE {filter} ORDER BY log_id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
+        let FilteredPage {
+            sql,
+            count_sql,
+            binds,
+        } = FilteredPage::new(
+            COLUMNS,
+            "logs",
+            &[
+                ("tenant_id", Some(tenant_id.to_string())),
+                ("type", f.log_type.clone()),
+                ("user_id", f.user_id.clone()),
+            ],
+            "log_id DESC",
         );
-        let count_sql = format!("SELECT COUNT(*) FROM logs WHERE {filter}");
         dispatch!(self, |p| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
             let mut c = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.as_str()));

@@ -1,7 +1,7 @@
 //! `UserStore`: users with their lookup keys (lower-cased email and username, unique within a
 //! connection) beside the JSON profile; the password hash in its own column.
 
-use crate::{SqlStore, dispatch, map_err};
+use crate::{FilteredPage, SqlStore, dispatch, map_err};
 use sluice_core::model::{UserOrigin, UserRecord};
 use sluice_core::ports::{Page, StoreError, StoreResult, UserFilter, UserStore};
 use sqlx::Row;
@@ -81,32 +81,25 @@ impl UserStore for SqlStore {
         f: &UserFilter,
         page: Page,
     ) -> StoreResult<(Vec<UserRecord>, i64)> {
-        let mut clauses = vec!["tenant_id = $1".to_string()];
-        let mut binds: Vec<String> = vec![tenant_id.to_string()];
-        let mut add = |col: &str, v: String| {
-            binds.push(v);
-            clauses.push(format!("{col} = ${}", binds.len()));
-        };
-        if let Some(v) = &f.email {
-            add("email_key", v.to_lowercase());
-        }
-        if let Some(v) = &f.username {
-            add("username_key", v.to_lowercase());
-        }
-        if let Some(v) = &f.connection {
-            add("connection", v.clone());
-        }
-        if let Some(v) = &f.user_id {
-            add("user_id", v.clone());
-        }
-        let filter = clauses.join(" AND ");
-        let n = binds.len();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY created_at, user_id LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
+        let FilteredPage {
+            sql,
+            count_sql,
+            binds,
+        } = FilteredPage::new(
+            COLUMNS,
+            "users",
+            &[
+                ("tenant_id", Some(tenant_id.to_string())),
+                ("email_key", f.email.as_ref().map(|v| v.to_lowercase())),
+                (
+                    "username_key",
+                    f.username.as_ref().map(|v| v.to_lowercase()),
+                ),
+                ("connection", f.connection.clone()),
+                ("user_id", f.user_id.clone()),
+            ],
+            "created_at, user_id",
         );
-        let count_sql = format!("SELECT COUNT(*) FROM users WHERE {filter}");
         dispatch!(self, |p| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
             let mut c = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.as_str()));

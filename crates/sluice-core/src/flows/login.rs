@@ -339,21 +339,7 @@ impl Core {
         p: &ScriptProfile,
         password: &str,
     ) -> Result<UserRecord, CoreError> {
-        let name = connection_name(conn);
-        let now = self.now_rfc3339();
-        let profile = p.to_user(&name, &now);
-        let rec = UserRecord {
-            tenant_id: t.id.clone(),
-            connection: name.clone(),
-            email_key: profile.email.clone(),
-            username_key: profile.username.as_deref().map(str::to_lowercase),
-            password_hash: Some(self.password_hash(password.to_string()).await?),
-            origin: UserOrigin::Migrated {
-                at: now,
-                connection: name,
-            },
-            profile,
-        };
+        let rec = self.migrated_record(t, conn, p, password).await?;
         match self.store.user_insert(&rec).await {
             Ok(()) => {
                 tracing::info!(user_id = %rec.profile.user_id, "user migrated from the custom database");
@@ -378,6 +364,32 @@ impl Core {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The local record of a user migrated from a custom database: the script's profile, the
+    /// given password hashed with argon2id, and where and when it came from.
+    pub(crate) async fn migrated_record(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        p: &ScriptProfile,
+        password: &str,
+    ) -> Result<UserRecord, CoreError> {
+        let name = connection_name(conn);
+        let now = self.now_rfc3339();
+        let profile = p.to_user(&name, &now);
+        Ok(UserRecord {
+            tenant_id: t.id.clone(),
+            connection: name.clone(),
+            email_key: profile.email.clone(),
+            username_key: profile.username.as_deref().map(str::to_lowercase),
+            password_hash: Some(self.password_hash(password.to_string()).await?),
+            origin: UserOrigin::Migrated {
+                at: now,
+                connection: name,
+            },
+            profile,
+        })
     }
 
     /// Legacy mode: caches the script's profile locally (never a password).

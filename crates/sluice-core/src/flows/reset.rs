@@ -12,7 +12,7 @@
 use super::profile;
 use super::signup::script_failed;
 use crate::error::CoreError;
-use crate::model::{Doc, DocKind, UserOrigin, UserRecord};
+use crate::model::{Doc, DocKind};
 use crate::ports::{Email, ScriptFailure, ScriptKind};
 use crate::service::Core;
 use crate::tenant::TenantCtx;
@@ -241,21 +241,7 @@ impl Core {
                 .ok_or_else(invalid_ticket)?,
             Err(f) => return Err(script_failed(ScriptKind::GetUser, &f)),
         };
-        let name = conn.body.name.clone().unwrap_or_default();
-        let now = self.now_rfc3339();
-        let profile = p.to_user(&name, &now);
-        let rec = UserRecord {
-            tenant_id: t.id.clone(),
-            connection: name.clone(),
-            email_key: profile.email.clone(),
-            username_key: profile.username.as_deref().map(str::to_lowercase),
-            password_hash: Some(self.password_hash(new_password.to_string()).await?),
-            origin: UserOrigin::Migrated {
-                at: now,
-                connection: name,
-            },
-            profile,
-        };
+        let rec = self.migrated_record(t, conn, &p, new_password).await?;
         self.store.user_insert(&rec).await.map_err(CoreError::from)
     }
 }

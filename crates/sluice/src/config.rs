@@ -64,6 +64,9 @@ pub struct ScriptsConfig {
     pub egress: EgressConfig,
     /// Tenants whose scripts get the pre-Node-16 globals (`bcrypt`, `mysql(opts)`, ...).
     pub legacy_globals_tenants: Vec<String>,
+    /// Per-tenant egress policies (`[scripts.tenant_egress.NAME]`), replacing `egress` for
+    /// that tenant.
+    pub tenant_egress: std::collections::BTreeMap<String, EgressConfig>,
 }
 
 impl Default for ScriptsConfig {
@@ -76,6 +79,7 @@ impl Default for ScriptsConfig {
             packages: Vec::new(),
             egress: EgressConfig::default(),
             legacy_globals_tenants: Vec::new(),
+            tenant_egress: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -319,6 +323,11 @@ impl Settings {
         }
         if let Err(e) = sc.egress.policy() {
             errors.push(format!("scripts.egress: {e}"));
+        }
+        for (name, eg) in &sc.tenant_egress {
+            if let Err(e) = eg.policy() {
+                errors.push(format!("scripts.tenant_egress.{name}: {e}"));
+            }
         }
         match (&sc.packages_dir, sc.packages.is_empty()) {
             (Some(d), _) if !d.is_dir() => errors.push(format!(

@@ -211,6 +211,12 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         })?;
         scripts.set_legacy_globals(&t.id, true);
     }
+    for (name, eg) in &settings.scripts.tenant_egress {
+        let t = core.tenant(name).await.map_err(|e| {
+            StartError::Config(format!("scripts.tenant_egress: tenant '{name}': {e}"))
+        })?;
+        scripts.set_egress_policy(&t.id, eg.policy().map_err(StartError::Config)?);
+    }
     let app = sluice_http::router(sluice_http::AppState::new(core.clone()));
     let (tx, mut rx) = watch::channel(false);
     let task = match &settings.tls {

@@ -49,3 +49,39 @@ async fn script_settings_from_config_reach_scripts() {
         o.result
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tenant_can_have_its_own_egress_policy() {
+    let s = TestServer::start_with("sqlite", |st| {
+        st.tenants.push(sluice::config::TenantEntry {
+            name: "locked".into(),
+            client_id: None,
+            client_secret: None,
+        });
+        let deny_loopback = sluice::config::EgressConfig {
+            deny_cidrs: vec!["127.0.0.0/8".into()],
+            ..Default::default()
+        };
+        st.scripts
+            .tenant_egress
+            .insert("locked".into(), deny_loopback);
+    })
+    .await;
+    let url = format!("{}/healthz", s.url);
+    let body = format!(
+        "fetch('{url}').then((r) => cb(null, {{status: r.status}}), (e) => cb(null, {{code: e.code}}));"
+    );
+    let open = s.core().tenant("default").await.unwrap();
+    let locked = s.core().tenant("locked").await.unwrap();
+    let runner = s.core().runner.clone();
+    assert_eq!(
+        runner.run(req(&open.id, &body)).await.result,
+        Ok(json!({"status": 200})),
+        "the default policy allows loopback"
+    );
+    assert_eq!(
+        runner.run(req(&locked.id, &body)).await.result,
+        Ok(json!({"code": "EGRESS_DENIED"})),
+        "the tenant's own policy denies it"
+    );
+}

@@ -336,16 +336,35 @@ impl Core {
             .ok_or_else(not_found)?;
         let conn = self.connection_for_users(t, &r.connection).await?;
         let scripted = is_custom(&conn) && !is_import(&conn);
-        if scripted
-            && body
-                .keys()
-                .any(|k| !["app_metadata", "user_metadata", "blocked"].contains(&k.as_str()))
-        {
+        let allowed = [
+            "app_metadata",
+            "user_metadata",
+            "blocked",
+            "email",
+            "email_verified",
+            "password",
+            "verify_email",
+            "connection",
+            "client_id",
+        ];
+        if scripted && body.keys().any(|k| !allowed.contains(&k.as_str())) {
             return Err(CoreError::bad_request(
-                "Users of a custom database connection without import mode can only have app_metadata, user_metadata and blocked updated",
+                "Users of a custom database connection without import mode can only have email, email_verified, password, app_metadata, user_metadata and blocked updated",
             ));
         }
-        if let Some(e) = p.email {
+        if scripted && (p.email.is_some() || p.email_verified.is_some()) {
+            let new_email = p
+                .email
+                .clone()
+                .map(|e| e.to_lowercase())
+                .unwrap_or_else(|| r.profile.email.clone().unwrap_or_default());
+            validate_email(&new_email)?;
+            let verified = p
+                .email_verified
+                .unwrap_or(p.email.is_none() && r.profile.email_verified);
+            self.legacy_change_email(t, &conn, &mut r, &new_email, verified)
+                .await?;
+        } else if let Some(e) = p.email.clone() {
             validate_email(&e)?;
             let e = e.to_lowercase();
             r.email_key = Some(e.clone());
@@ -353,6 +372,9 @@ impl Core {
             r.profile.email_verified = p.email_verified.unwrap_or(false);
         } else if let Some(v) = p.email_verified {
             r.profile.email_verified = v;
+        }
+        if scripted && let Some(pw) = p.password.clone() {
+            self.legacy_change_password(t, &conn, &r, &pw).await?;
         }
         if let Some(u) = p.username {
             if !conn
@@ -370,7 +392,7 @@ impl Core {
             r.username_key = Some(u.to_lowercase());
             r.profile.username = Some(u);
         }
-        if let Some(pw) = p.password {
+        if let Some(pw) = p.password.filter(|_| !scripted) {
             let policy = conn
                 .body
                 .options

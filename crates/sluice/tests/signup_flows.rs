@@ -173,3 +173,91 @@ sluice_store::both_backends!(
     import_mode_signup_checks_get_user_then_creates_locally,
     import_signup
 );
+
+async fn legacy_account_changes(backend: &str) {
+    let legacy = Legacy::new(&[
+        ("alice@example.com", "alice-pw", "alice"),
+        ("taken@example.com", "x", "t"),
+    ])
+    .await;
+    let s = TestServer::start(backend).await;
+    let tok = s.mgmt_token().await;
+    let mut opts = scripts(&legacy, false);
+    opts["customScripts"]["change_email"] = json!(support::CHANGE_EMAIL_PG);
+    opts["customScripts"]["change_password"] = json!(support::CHANGE_PASSWORD_PG);
+    let app = app_and_connection(&s, &tok, "legacy-db", opts).await;
+    assert_eq!(
+        login(
+            &s,
+            &app,
+            "legacy-db",
+            "alice@example.com",
+            "alice-pw",
+            "openid"
+        )
+        .await
+        .0,
+        200
+    );
+    let uid = "auth0%7Cpg-1";
+    // A taken email: get_user finds it, change_email does not run.
+    let (st, e) = s
+        .call(
+            "PATCH",
+            &format!("/api/v2/users/{uid}"),
+            Some(&tok),
+            Some(json!({"email": "taken@example.com"})),
+        )
+        .await;
+    assert_eq!(st, 409, "{e}");
+    let (st, u) = s
+        .call(
+            "PATCH",
+            &format!("/api/v2/users/{uid}"),
+            Some(&tok),
+            Some(json!({"email": "alice2@example.com", "email_verified": true})),
+        )
+        .await;
+    assert_eq!(st, 200, "{u}");
+    assert_eq!(
+        (u["email"].as_str(), u["email_verified"].as_bool()),
+        (Some("alice2@example.com"), Some(true))
+    );
+    // change_password runs in the legacy store.
+    let (st, u) = s
+        .call(
+            "PATCH",
+            &format!("/api/v2/users/{uid}"),
+            Some(&tok),
+            Some(json!({"password": "new-pw"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{u}");
+    assert_eq!(
+        login(
+            &s,
+            &app,
+            "legacy-db",
+            "alice2@example.com",
+            "new-pw",
+            "openid"
+        )
+        .await
+        .0,
+        200,
+        "the legacy store has both changes"
+    );
+    let (st, _) = s
+        .call(
+            "PATCH",
+            &format!("/api/v2/users/{uid}"),
+            Some(&tok),
+            Some(json!({"name": "Alice"})),
+        )
+        .await;
+    assert_eq!(st, 400, "root attributes come from the script");
+}
+sluice_store::both_backends!(
+    legacy_mode_email_and_password_changes_run_their_scripts,
+    legacy_account_changes
+);

@@ -347,3 +347,16 @@ pub async fn reset_submit(
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
+
+/// `change_email` in the template style.
+pub const CHANGE_EMAIL_PG: &str = r#"function changeEmail(email, newEmail, verified, callback) {
+  const { Client } = require('pg');
+  const client = new Client({ connectionString: configuration.PG_URL });
+  client.connect(function (err) {
+    if (err) return callback(err);
+    client.query('UPDATE ' + configuration.SCHEMA + '.users SET email = $1 WHERE email = $2', [newEmail, email], function (err, result) {
+      client.end();
+      callback(err || null, result && result.rowCount > 0);
+    });
+  });
+}"#;

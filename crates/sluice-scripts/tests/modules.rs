@@ -245,3 +245,18 @@ async fn legacy_postgres_and_mysql_globals_reach_real_databases() {
     let r = run(&rt, "const c = mysql({host: '127.0.0.1', user: 'root', password: '', database: 'test'}); c.query('SELECT 1 AS one', function (e, rows) { c.end(); cb(e, rows && rows[0]); });").await;
     assert_eq!(r, Ok(json!({"one": 1})));
 }
+
+#[tokio::test]
+async fn pg_results_are_capped_while_they_stream_in() {
+    let rt = runtime();
+    let r = run(&rt, "const { Client } = require('pg'); const c = new Client('postgres://postgres@127.0.0.1:5432/test'); c.connect().then(() => c.query(\"SELECT repeat('x', 1000000) AS blob FROM generate_series(1, 40)\")).then(() => cb(null, {ok: true}), (e) => { c.end(); cb(null, {message: e.message}); });").await.unwrap();
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("larger than 32 MiB"),
+        "{r}"
+    );
+    let r = run(&rt, "const { Client } = require('pg'); const c = new Client('postgres://postgres@127.0.0.1:5432/test'); c.connect().then(() => c.query(\"SELECT repeat('x', 1000) AS blob FROM generate_series(1, 10)\")).then((res) => { c.end(); cb(null, {rows: res.rowCount}); }, cb);").await;
+    assert_eq!(r, Ok(json!({"rows": 10})));
+}

@@ -22,6 +22,7 @@
 //!   the script's heap (whose memory limit then applies).
 
 use crate::egress::{EgressPolicy, ModuleEnv};
+use futures_util::TryStreamExt;
 use rquickjs::function::Async;
 use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, Value};
 use std::cell::{Cell, RefCell};
@@ -115,6 +116,9 @@ impl ToSql for Param {
 
 /// A column value's raw bytes, whatever its type.
 struct Raw<'a>(Option<&'a [u8]>);
+
+/// Largest query result read into a script (the sum of the raw column values).
+const MAX_RESULT_BYTES: usize = 32 * 1024 * 1024;
 
 impl<'a> FromSql<'a> for Raw<'a> {
     fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
@@ -703,7 +707,29 @@ async fn run_query(client: &Client, text: &str, params: Vec<Param>) -> Result<Va
             .map_err(|e| pg_error(&e))?;
         return Ok(result(n, Vec::new(), Vec::new()));
     }
-    let rows = client.query(&stmt, &refs).await.map_err(|e| pg_error(&e))?;
+    // Read rows as they stream in and stop at the size cap, so a huge result is never
+    // buffered whole in Rust before the script's memory limit could apply.
+    let stream = client
+        .query_raw(&stmt, refs.iter().copied())
+        .await
+        .map_err(|e| pg_error(&e))?;
+    futures_util::pin_mut!(stream);
+    let mut rows = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(row) = stream.try_next().await.map_err(|e| pg_error(&e))? {
+        for i in 0..row.len() {
+            if let Ok(Raw(Some(b))) = row.try_get::<_, Raw>(i) {
+                bytes += b.len();
+            }
+        }
+        if bytes > MAX_RESULT_BYTES {
+            return Err(usage(format!(
+                "pg: the query result is larger than {} MiB; select fewer rows or columns",
+                MAX_RESULT_BYTES / (1024 * 1024)
+            )));
+        }
+        rows.push(row);
+    }
     let decs: Vec<Dec> = cols.iter().map(|c| dec_for(c.type_())).collect();
     let mut pending: Vec<Vec<Vec<u8>>> = vec![Vec::new(); cols.len()];
     let mut out = Vec::with_capacity(rows.len());

@@ -15,6 +15,7 @@ pub mod http;
 pub mod mysql;
 pub mod packages;
 pub mod pg;
+mod pg_decode;
 pub mod sign;
 
 pub use crate::egress::ModuleEnv;

@@ -1,6 +1,7 @@
-//! Password reset over HTTP: `POST /dbconnections/change_password` (Auth0's neutral answer) and
-//! the page the emailed link opens, `GET|POST /lo/reset?ticket=...`: a plain, accessible form
-//! that works without JavaScript. (The full Universal Login pages come with the OIDC work.)
+//! Account links over HTTP: `POST /dbconnections/change_password` (Auth0's neutral answer), the
+//! page the emailed reset link opens, `GET|POST /lo/reset?ticket=...` (a plain, accessible form
+//! that works without JavaScript), and the email verification link `GET /lo/verify?ticket=...`.
+//! (The full Universal Login pages come with the OIDC work.)
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -17,6 +18,21 @@ pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/dbconnections/change_password", post(request))
         .route("/lo/reset", get(page).post(submit))
+        .route("/lo/verify", get(verify))
+}
+
+/// The email verification link.
+async fn verify(State(s): State<AppState>, Tenant(t): Tenant, uri: Uri) -> Response {
+    match s.core.email_verify(&t, &ticket_of(uri.query())).await {
+        Ok(email) => page_html(
+            "Email verified",
+            &format!(
+                "<p role=\"status\">Thank you: {} is verified.</p>",
+                escape(&email)
+            ),
+        ),
+        Err(e) => failure(e),
+    }
 }
 
 async fn request(

@@ -170,3 +170,99 @@ async fn import_reset(backend: &str) {
     assert_eq!(legacy.logins().await, 0, "no login script ran");
 }
 sluice_store::both_backends!(import_mode_reset_migrates_an_unmigrated_user, import_reset);
+
+async fn verify_email(backend: &str) {
+    let s = TestServer::start(backend).await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "db", json!({"passwordPolicy": "none"})).await;
+    let (st, u) = support::signup(&s, &app.0, "db", "v@example.com", "pw").await;
+    assert_eq!(st, 200, "{u}");
+    let ticket = support::newest_link_ticket(&s, "/lo/verify").expect("a verification email");
+    // A verification ticket is not a reset ticket.
+    assert_eq!(reset_submit(&s, &ticket, "x", "x").await.0, 400);
+    let r = s
+        .http
+        .get(format!("{}/lo/verify?ticket={ticket}", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("v@example.com is verified")
+    );
+    let (_, users) = s
+        .call(
+            "GET",
+            "/api/v2/users-by-email?email=v%40example.com",
+            Some(&tok),
+            None,
+        )
+        .await;
+    assert_eq!(users[0]["email_verified"], true);
+    let again = s
+        .http
+        .get(format!("{}/lo/verify?ticket={ticket}", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400, "a link works once");
+    // verify_email: false sends nothing.
+    let before = std::fs::read_dir(s.data_dir.join("outbox"))
+        .unwrap()
+        .count();
+    s.call("POST", "/api/v2/users", Some(&tok), Some(json!({"connection": "db", "email": "q@example.com", "password": "pw", "verify_email": false}))).await;
+    assert_eq!(
+        std::fs::read_dir(s.data_dir.join("outbox"))
+            .unwrap()
+            .count(),
+        before
+    );
+}
+sluice_store::both_backends!(
+    email_verification_link_marks_the_user_verified,
+    verify_email
+);
+
+async fn legacy_verify(backend: &str) {
+    let legacy = Legacy::new(&[]).await;
+    let s = TestServer::start(backend).await;
+    let tok = s.mgmt_token().await;
+    let mut opts = options(&legacy, false);
+    opts["customScripts"]["create"] = json!(support::CREATE_PG);
+    opts["customScripts"]["verify"] = json!(
+        "function verify(email, callback) {\n  console.log('verifying', email);\n  callback(null, true);\n}"
+    );
+    let app = app_and_connection(&s, &tok, "legacy-db", opts).await;
+    assert_eq!(
+        support::signup(&s, &app.0, "legacy-db", "lv@example.com", "pw")
+            .await
+            .0,
+        200
+    );
+    let ticket = support::newest_link_ticket(&s, "/lo/verify").expect("a verification email");
+    let r = s
+        .http
+        .get(format!("{}/lo/verify?ticket={ticket}", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, logs) = s
+        .call("GET", "/api/v2/logs?q=type%3Ascript", Some(&tok), None)
+        .await;
+    assert_eq!(
+        logs[0]["details"]["script"], "verify",
+        "the verify script ran"
+    );
+    assert_eq!(
+        logs[0]["details"]["console"][0]["text"],
+        "verifying lv@example.com"
+    );
+}
+sluice_store::both_backends!(
+    legacy_mode_verification_runs_the_verify_script,
+    legacy_verify
+);

@@ -6,3 +6,4 @@ pub mod login;
 pub mod profile;
 pub mod reset;
 pub mod signup;
+pub mod verify;

@@ -28,13 +28,20 @@ pub const TICKET_LIFETIME: i64 = 5 * 86_400;
 pub const RESET_SENT: &str = "We've just sent you an email to reset your password.";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Ticket {
-    connection: String,
-    email: String,
-    expires_at: i64,
+pub(crate) struct Ticket {
+    pub connection: String,
+    pub email: String,
+    pub expires_at: i64,
+    /// `reset` or `verify`: a ticket only works for what it was issued for.
+    #[serde(default = "reset_purpose")]
+    pub purpose: String,
 }
 
-fn invalid_ticket() -> CoreError {
+fn reset_purpose() -> String {
+    "reset".into()
+}
+
+pub(crate) fn invalid_ticket() -> CoreError {
     CoreError::BadRequest {
         code: "invalid_ticket",
         message: "This link is invalid or has expired. Please ask for a new one.".into(),
@@ -88,22 +95,9 @@ impl Core {
             tracing::info!("password reset requested for an unknown user");
             return Ok(());
         }
-        let token = random_token(32);
-        let ticket = Ticket {
-            connection: connection.to_string(),
-            email: email.clone(),
-            expires_at: self.now() + TICKET_LIFETIME,
-        };
-        let key = sha256_hex(token.as_bytes());
-        let doc = Doc {
-            id: key.clone(),
-            key,
-            ref_id: Some(email.clone()),
-            body: crate::model::to_body(&ticket)?,
-            created_at: self.now(),
-            updated_at: self.now(),
-        };
-        self.store.doc_insert(&t.id, DocKind::Ticket, &doc).await?;
+        let token = self
+            .ticket_issue(t, "reset", connection, &email, TICKET_LIFETIME)
+            .await?;
         let link = format!("{}/lo/reset?ticket={token}", t.base_url);
         let text = format!(
             "Hello,\n\nSomeone asked to reset the password of your account {email}.\nOpen this link within 5 days to choose a new password:\n\n{link}\n\nIf it was not you, ignore this message.\n"
@@ -130,7 +124,46 @@ impl Core {
         Ok(self.ticket(t, token).await?.1.email)
     }
 
+    /// Stores a new one-time ticket and returns its token (only the SHA-256 is stored).
+    pub(crate) async fn ticket_issue(
+        &self,
+        t: &TenantCtx,
+        purpose: &str,
+        connection: &str,
+        email: &str,
+        lifetime: i64,
+    ) -> Result<String, CoreError> {
+        let token = random_token(32);
+        let ticket = Ticket {
+            connection: connection.to_string(),
+            email: email.to_string(),
+            expires_at: self.now() + lifetime,
+            purpose: purpose.to_string(),
+        };
+        let key = sha256_hex(token.as_bytes());
+        let doc = Doc {
+            id: key.clone(),
+            key,
+            ref_id: Some(email.to_string()),
+            body: crate::model::to_body(&ticket)?,
+            created_at: self.now(),
+            updated_at: self.now(),
+        };
+        self.store.doc_insert(&t.id, DocKind::Ticket, &doc).await?;
+        Ok(token)
+    }
+
     async fn ticket(&self, t: &TenantCtx, token: &str) -> Result<(String, Ticket), CoreError> {
+        self.ticket_for(t, token, "reset").await
+    }
+
+    /// A live ticket issued for `purpose`: (its key, the ticket).
+    pub(crate) async fn ticket_for(
+        &self,
+        t: &TenantCtx,
+        token: &str,
+        purpose: &str,
+    ) -> Result<(String, Ticket), CoreError> {
         let key = sha256_hex(token.as_bytes());
         let doc = self
             .store
@@ -138,6 +171,9 @@ impl Core {
             .await?
             .ok_or_else(invalid_ticket)?;
         let ticket: Ticket = crate::model::from_body(doc.body)?;
+        if ticket.purpose != purpose {
+            return Err(invalid_ticket());
+        }
         if ticket.expires_at <= self.now() {
             self.store.doc_delete(&t.id, DocKind::Ticket, &key).await?;
             return Err(invalid_ticket());

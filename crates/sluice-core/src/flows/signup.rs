@@ -31,8 +31,30 @@ pub fn script_failed(kind: ScriptKind, failure: &ScriptFailure) -> CoreError {
 }
 
 impl Core {
-    /// Creates a user in `conn` (see the module docs). `client_id`: the application signing up.
+    /// Creates a user in `conn` (see the module docs) and, unless told not to (`verify_email:
+    /// false`) or already verified, emails a verification link. `client_id`: the application
+    /// signing up.
     pub async fn user_create_in(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        b: UserCreate,
+        client_id: Option<&str>,
+    ) -> Result<User, CoreError> {
+        let send = b.verify_email.unwrap_or(true);
+        let user = self.user_create_steps(t, conn, b, client_id).await?;
+        if send
+            && !user.email_verified
+            && let Some(email) = &user.email
+        {
+            self.verification_email_send(t, conn.body.name.as_deref().unwrap_or_default(), email)
+                .await;
+        }
+        Ok(user)
+    }
+
+    /// The mode-specific creation.
+    async fn user_create_steps(
         &self,
         t: &TenantCtx,
         conn: &Connection,

@@ -360,3 +360,17 @@ pub const CHANGE_EMAIL_PG: &str = r#"function changeEmail(email, newEmail, verif
     });
   });
 }"#;
+
+/// The ticket of the newest outbox message whose link goes to `path` (e.g. `/lo/verify`).
+pub fn newest_link_ticket(s: &TestServer, path: &str) -> Option<String> {
+    let mut files: Vec<_> = std::fs::read_dir(s.data_dir.join("outbox"))
+        .ok()?
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.iter().rev().find_map(|f| {
+        let mail = std::fs::read_to_string(f).ok()?;
+        let i = mail.find(&format!("{path}?ticket="))? + path.len() + 8;
+        Some(mail[i..].split_whitespace().next()?.to_string())
+    })
+}

@@ -13,6 +13,7 @@ pub mod bytes;
 pub mod crypto;
 pub mod http;
 pub mod mysql;
+mod mysql_sql;
 pub mod packages;
 pub mod pg;
 mod pg_decode;

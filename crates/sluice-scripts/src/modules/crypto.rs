@@ -91,6 +91,19 @@ pub fn scrypt(
     Ok(out)
 }
 
+/// Runs a key derivation on the blocking pool (the script's event loop keeps running) and
+/// returns its bytes as an `ArrayBuffer`, or its error as a JS exception.
+async fn derive_blocking<'js>(
+    ctx: &Ctx<'js>,
+    f: impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
+) -> rquickjs::Result<rquickjs::ArrayBuffer<'js>> {
+    let d = tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()))
+        .map_err(|e| Exception::throw_message(ctx, &e))?;
+    array_buffer(ctx, d)
+}
+
 pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
     add_signatures(ctx, &o)?;
@@ -183,13 +196,8 @@ pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result
                     let inputs = copy_out(&ctx, &pw).and_then(|p| Ok((p, copy_out(&ctx, &salt)?)));
                     async move {
                         let (p, s) = inputs?;
-                        let d = tokio::task::spawn_blocking(move || {
-                            pbkdf2(&p, &s, it as u32, len as usize, &a)
-                        })
-                        .await
-                        .unwrap_or_else(|e| Err(e.to_string()))
-                        .map_err(|e| Exception::throw_message(&ctx, &e))?;
-                        array_buffer(&ctx, d)
+                        derive_blocking(&ctx, move || pbkdf2(&p, &s, it as u32, len as usize, &a))
+                            .await
                     }
                 },
             ),
@@ -234,13 +242,10 @@ pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result
                     let inputs = copy_out(&ctx, &pw).and_then(|a| Ok((a, copy_out(&ctx, &salt)?)));
                     async move {
                         let (a, s) = inputs?;
-                        let d = tokio::task::spawn_blocking(move || {
+                        derive_blocking(&ctx, move || {
                             scrypt(&a, &s, len as usize, n as u64, r as u32, p as u32)
                         })
                         .await
-                        .unwrap_or_else(|e| Err(e.to_string()))
-                        .map_err(|e| Exception::throw_message(&ctx, &e))?;
-                        array_buffer(&ctx, d)
                     }
                 },
             ),

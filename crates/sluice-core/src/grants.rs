@@ -121,8 +121,11 @@ impl Core {
             ));
         }
         // The API, before spending a password check.
-        let settings = self.tenant_settings(t).await?;
-        let default_audience = settings.get("default_audience").and_then(|v| v.as_str());
+        let default_audience = match g.audience.filter(|a| !a.is_empty()) {
+            Some(_) => None,
+            None => self.default_audience(t).await?,
+        };
+        let default_audience = default_audience.as_deref();
         let api =
             match g
                 .audience

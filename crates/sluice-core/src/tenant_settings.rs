@@ -64,6 +64,17 @@ impl Core {
             .unwrap_or_default())
     }
 
+    /// The tenant's `default_audience`, if set.
+    pub async fn default_audience(&self, t: &TenantCtx) -> Result<Option<String>, CoreError> {
+        Ok(self
+            .tenant_settings(t)
+            .await?
+            .get("default_audience")
+            .and_then(|v| v.as_str())
+            .filter(|a| !a.is_empty())
+            .map(str::to_string))
+    }
+
     pub async fn tenant_settings_get(
         &self,
         t: &TenantCtx,

@@ -82,19 +82,18 @@ impl Core {
                 "Grant type 'client_credentials' not allowed for the client.",
             ));
         }
-        let default_audience = self
-            .tenant_settings(t)
-            .await?
-            .get("default_audience")
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
-        let audience = audience.filter(|a| !a.is_empty()).or(default_audience.as_deref()).filter(|a| !a.is_empty()).ok_or_else(|| {
-            CoreError::oauth(
-                403,
-                "access_denied",
-                "No audience parameter was provided, and no default audience has been configured",
-            )
-        })?;
+        // The tenant's settings are read only when the request names no API.
+        let audience = match audience.filter(|a| !a.is_empty()) {
+            Some(a) => a.to_string(),
+            None => self.default_audience(t).await?.ok_or_else(|| {
+                CoreError::oauth(
+                    403,
+                    "access_denied",
+                    "No audience parameter was provided, and no default audience has been configured",
+                )
+            })?,
+        };
+        let audience = audience.as_str();
         let api = self
             .resource_server_by_identifier(t, audience)
             .await?

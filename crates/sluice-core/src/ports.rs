@@ -149,14 +149,14 @@ pub trait AttemptStore: Send + Sync {
         limit: i64,
         now: i64,
     ) -> StoreResult<bool>;
-    /// Whether the pair is blocked.
-    async fn attempt_blocked(
+    /// The pair's state: `None` without recorded failures, else whether it is blocked.
+    async fn attempt_state(
         &self,
         tenant_id: &str,
         connection: &str,
         identifier: &str,
         ip: &str,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<bool>>;
     /// Clears the failures of one pair (a successful login).
     async fn attempt_reset(
         &self,

@@ -44,13 +44,13 @@ impl AttemptStore for SqlStore {
         })
     }
 
-    async fn attempt_blocked(
+    async fn attempt_state(
         &self,
         tenant_id: &str,
         connection: &str,
         identifier: &str,
         ip: &str,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<bool>> {
         dispatch!(self, |p| {
             let v: Option<i64> = sqlx::query_scalar(
                 "SELECT blocked FROM login_failures WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4",
@@ -62,7 +62,7 @@ impl AttemptStore for SqlStore {
             .fetch_optional(p)
             .await
             .map_err(map_err("login failure"))?;
-            Ok(v == Some(1))
+            Ok(v.map(|b| b == 1))
         })
     }
 

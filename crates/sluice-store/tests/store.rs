@@ -426,23 +426,26 @@ async fn attempts(backend: &str) {
             "blocked at the limit"
         );
     }
-    assert!(
-        s.attempt_blocked("t", "db", "a@b.c", "1.2.3.4")
+    assert_eq!(
+        s.attempt_state("t", "db", "a@b.c", "1.2.3.4")
             .await
-            .unwrap()
+            .unwrap(),
+        Some(true)
     );
-    assert!(
-        !s.attempt_blocked("t", "db", "a@b.c", "5.6.7.8")
+    assert_eq!(
+        s.attempt_state("t", "db", "a@b.c", "5.6.7.8")
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
     s.attempt_reset("t", "db", "a@b.c", "1.2.3.4")
         .await
         .unwrap();
-    assert!(
-        s.attempt_blocked("t", "db", "a@b.c", "1.2.3.4")
+    assert_eq!(
+        s.attempt_state("t", "db", "a@b.c", "1.2.3.4")
             .await
             .unwrap(),
+        Some(true),
         "a success from elsewhere does not unblock"
     );
     assert_eq!(
@@ -450,10 +453,21 @@ async fn attempts(backend: &str) {
         vec![("a@b.c".to_string(), "1.2.3.4".to_string())]
     );
     assert_eq!(s.attempt_unblock("t", "a@b.c").await.unwrap(), 1);
-    assert!(
-        !s.attempt_blocked("t", "db", "a@b.c", "1.2.3.4")
+    assert_eq!(
+        s.attempt_state("t", "db", "a@b.c", "1.2.3.4")
             .await
-            .unwrap()
+            .unwrap(),
+        None
+    );
+    s.attempt_fail("t", "db", "a@b.c", "9.9.9.9", 3, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.attempt_state("t", "db", "a@b.c", "9.9.9.9")
+            .await
+            .unwrap(),
+        Some(false),
+        "counted, not blocked"
     );
     s.close().await;
 }

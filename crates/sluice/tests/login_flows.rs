@@ -690,3 +690,34 @@ async fn public_clients_cannot_choose_the_ip_brute_force_protection_sees() {
     // The header was ignored: all ten failures counted against the real peer address.
     assert_eq!(attempt("right", "198.51.100.3").await, 429);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successful_login_resets_the_failure_count() {
+    let s = TestServer::start("sqlite").await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "db", json!({"passwordPolicy": "none"})).await;
+    s.call(
+        "POST",
+        "/api/v2/users",
+        Some(&tok),
+        Some(json!({"connection": "db", "email": "ok@example.com", "password": "right"})),
+    )
+    .await;
+    for round in 0..2 {
+        for _ in 0..9 {
+            assert_eq!(
+                login_from(&s, &app, "ok@example.com", "wrong", Some("203.0.113.9"))
+                    .await
+                    .0,
+                403
+            );
+        }
+        assert_eq!(
+            login_from(&s, &app, "ok@example.com", "right", Some("203.0.113.9"))
+                .await
+                .0,
+            200,
+            "round {round}"
+        );
+    }
+}

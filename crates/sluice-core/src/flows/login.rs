@@ -181,15 +181,19 @@ impl Core {
     ) -> Result<LoginOutcome, CoreError> {
         let mut known_user = None;
         let guard = self.brute_force_key(&req);
-        let r = match &guard {
-            Some((c, id, ip)) if self.store.attempt_blocked(&t.id, c, id, ip).await? => {
-                Err(too_many_attempts())
-            }
+        let state = match &guard {
+            Some((c, id, ip)) => self.store.attempt_state(&t.id, c, id, ip).await?,
+            None => None,
+        };
+        let r = match state {
+            Some(true) => Err(too_many_attempts()),
             _ => self.login_steps(t, &req, &mut known_user).await,
         };
         if let Some((c, id, ip)) = &guard {
             match &r {
-                Ok(_) => self.store.attempt_reset(&t.id, c, id, ip).await?,
+                // Only a pair with recorded failures has anything to reset.
+                Ok(_) if state.is_some() => self.store.attempt_reset(&t.id, c, id, ip).await?,
+                Ok(_) => {}
                 Err(CoreError::OAuth {
                     error: "invalid_grant",
                     ..

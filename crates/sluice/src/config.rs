@@ -6,6 +6,12 @@ use sluice_crypto::password::Argon2Params;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod email;
+pub use email::{
+    DEFAULT_FROM, EmailFile, EmailSettings, MailTransport, Secret, SmtpSettings, SmtpTls,
+    is_loopback_host,
+};
+
 /// Options given on the command line or in the environment (clap fills both).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ConfigArgs {
@@ -145,6 +151,8 @@ pub struct FileConfig {
     pub scripts: ScriptsConfig,
     /// Tenant log events older than this are deleted (default 30 days).
     pub logs_retention_days: Option<i64>,
+    #[serde(default)]
+    pub email: EmailFile,
 }
 
 /// Validated settings.
@@ -167,6 +175,8 @@ pub struct Settings {
     pub bootstrap_client: Option<(String, String)>,
     pub scripts: ScriptsConfig,
     pub logs_retention_days: i64,
+    /// `[email]`: outbox or SMTP.
+    pub email: EmailSettings,
 }
 
 impl Settings {
@@ -341,6 +351,7 @@ impl Settings {
         if !(1..=3650).contains(&logs_retention_days) {
             errors.push("logs_retention_days must be 1 to 3650".into());
         }
+        let email = file.email.validate(env, &mut errors);
         let encryption_key = env("SLUICE_ENCRYPTION_KEY");
         if let Some(k) = &encryption_key
             && sluice_crypto::secretbox::SecretBox::from_base64(k).is_err()
@@ -365,6 +376,7 @@ impl Settings {
             bootstrap_client,
             scripts: file.scripts,
             logs_retention_days,
+            email,
         })
     }
 
@@ -390,6 +402,7 @@ impl Settings {
             bootstrap_client: None,
             scripts: ScriptsConfig::default(),
             logs_retention_days: 30,
+            email: EmailSettings::default(),
         }
     }
 }

@@ -64,6 +64,11 @@ async fn build(
         .base_domain
         .clone()
         .unwrap_or_else(|| default_base_domain(&public_url));
+    let hello_name = url::Url::parse(&public_url)
+        .ok()
+        .and_then(|u| u.domain().map(str::to_string));
+    let mailer = crate::mail::mailer(&settings.email, &settings.data_dir, hello_name)
+        .map_err(StartError::Config)?;
     let config = CoreConfig {
         public_url,
         base_domain,
@@ -77,10 +82,7 @@ async fn build(
         sealer,
         Arc::new(sluice_scripts::SyntaxChecker),
         runner.clone(),
-        Arc::new(crate::mail::OutboxMailer {
-            dir: settings.data_dir.join("outbox"),
-            from: "Sluice <no-reply@localhost>".into(),
-        }),
+        mailer,
         config,
     )
     .map_err(|e| StartError::Other(e.to_string()))?;
@@ -122,7 +124,8 @@ fn spawn_sweeper(rt: &Arc<sluice_scripts::ScriptRuntime>) {
     });
 }
 
-/// Deletes tenant log events past their retention once an hour.
+/// Once an hour: deletes tenant log events past their retention, and expired authorization
+/// codes, refresh tokens, sessions and login transactions.
 fn spawn_log_pruner(core: &Arc<Core>, retention_days: i64) {
     let weak = Arc::downgrade(core);
     tokio::spawn(async move {
@@ -134,6 +137,13 @@ fn spawn_log_pruner(core: &Arc<Core>, retention_days: i64) {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned tenant log events"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "log pruning failed"),
+            }
+            match core.store.artifact_prune(core.now()).await {
+                Ok(n) if n > 0 => {
+                    tracing::info!(deleted = n, "pruned expired codes, tokens and sessions")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "artifact pruning failed"),
             }
         }
     });
@@ -259,7 +269,8 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
             })
         }
     };
-    tracing::info!(%addr, %public_url, backend = core_backend(&settings), "sluice listening");
+    let email = crate::mail::describe(&settings.email);
+    tracing::info!(%addr, %public_url, backend = core_backend(&settings), %email, "sluice listening");
     Ok(RunningServer {
         addr,
         public_url,

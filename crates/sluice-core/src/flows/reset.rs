@@ -102,16 +102,19 @@ impl Core {
         let text = format!(
             "Hello,\n\nSomeone asked to reset the password of your account {email}.\nOpen this link within 5 days to choose a new password:\n\n{link}\n\nIf it was not you, ignore this message.\n"
         );
-        self.mailer
+        if let Err(e) = self
+            .mailer
             .send(Email {
                 to: email,
                 subject: "Reset your password".into(),
                 text,
             })
             .await
-            .map_err(|e| CoreError::Unavailable {
-                internal: format!("mail: {e}"),
-            })?;
+        {
+            // The answer stays Auth0's neutral one: a different answer while the relay is down
+            // would tell who has an account. The operator sees the failure in the log.
+            tracing::error!(tenant = %t.name, error = %e, "password reset email not sent");
+        }
         Ok(())
     }
 
@@ -122,6 +125,21 @@ impl Core {
         token: &str,
     ) -> Result<String, CoreError> {
         Ok(self.ticket(t, token).await?.1.email)
+    }
+
+    /// The password policy level of the connection a reset ticket is for (the reset page
+    /// describes it).
+    pub async fn password_reset_policy(
+        &self,
+        t: &TenantCtx,
+        token: &str,
+    ) -> Result<String, CoreError> {
+        let ticket = self.ticket(t, token).await?.1;
+        Ok(self
+            .connection_fetch_by_name(t, &ticket.connection)
+            .await?
+            .and_then(|c| c.body.options.and_then(|o| o.password_policy))
+            .unwrap_or_else(|| "good".into()))
     }
 
     /// Stores a new one-time ticket and returns its token (only the SHA-256 is stored).

@@ -1,5 +1,5 @@
-//! Outgoing mail. The development default is an outbox: each message is written to
-//! `<data-dir>/outbox/<time>-<n>.eml` (mode 0600). The message holds one-time links, so only
+//! The development outbox (`email.transport = "outbox"`, the default): each message is written
+//! to `<data-dir>/outbox/<time>-<n>.eml` (mode 0600). The message holds one-time links, so only
 //! the file's path is logged, never its content.
 
 use async_trait::async_trait;

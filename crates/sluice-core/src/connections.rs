@@ -221,7 +221,7 @@ impl Core {
         })
     }
 
-    fn connection_from_doc(d: Doc) -> Result<Connection, CoreError> {
+    pub(crate) fn connection_from_doc(d: Doc) -> Result<Connection, CoreError> {
         Ok(Connection {
             id: d.id,
             body: crate::model::from_body(d.body)?,

@@ -17,6 +17,7 @@ pub mod grants;
 pub mod ids;
 pub mod logs;
 pub mod model;
+pub mod oidc;
 pub mod paging;
 pub mod password_policy;
 pub mod ports;

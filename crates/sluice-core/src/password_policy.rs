@@ -42,6 +42,21 @@ pub fn check(policy: &str, password: &str) -> Result<(), CoreError> {
     if ok { Ok(()) } else { Err(weak()) }
 }
 
+/// The rule of a level in words, for the signup and reset pages.
+pub fn describe(policy: &str) -> &'static str {
+    match policy {
+        "low" => "At least 6 characters.",
+        "fair" => "At least 8 characters, with lower-case letters, upper-case letters and digits.",
+        "good" => {
+            "At least 8 characters, with 3 of: lower-case letters, upper-case letters, digits, special characters."
+        }
+        "excellent" => {
+            "At least 10 characters, with 3 of: lower-case letters, upper-case letters, digits, special characters; no character more than twice in a row."
+        }
+        _ => "At least 1 character.",
+    }
+}
+
 fn has_triple(s: &str) -> bool {
     let c: Vec<char> = s.chars().collect();
     c.windows(3).any(|w| w[0] == w[1] && w[1] == w[2])

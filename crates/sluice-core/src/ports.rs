@@ -175,9 +175,106 @@ pub trait AttemptStore: Send + Sync {
     async fn attempt_unblock(&self, tenant_id: &str, identifier: &str) -> StoreResult<u64>;
 }
 
+/// What an [`Artifact`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactKind {
+    /// An authorization code (one use).
+    Code,
+    /// A refresh token (one use when rotating).
+    Refresh,
+    /// A browser's single-sign-on session.
+    Session,
+    /// A login transaction: a validated `/authorize` request waiting for the user.
+    Transaction,
+}
+
+impl ArtifactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::Code => "code",
+            ArtifactKind::Refresh => "refresh",
+            ArtifactKind::Session => "session",
+            ArtifactKind::Transaction => "txn",
+        }
+    }
+}
+
+/// A short- or long-lived protocol artifact, stored under the SHA-256 of its secret (`key`) so
+/// that a database read never yields a usable code, token or cookie.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artifact {
+    pub tenant_id: String,
+    pub kind: ArtifactKind,
+    pub key: String,
+    /// What was issued together (a code and the tokens it produced; a refresh-token chain):
+    /// revoked as a whole when a one-use artifact is presented twice.
+    pub family: String,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub body: serde_json::Value,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// When it was used (one-use artifacts); `None` while unused.
+    pub used_at: Option<i64>,
+}
+
+/// The result of [`ArtifactStore::artifact_take`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Take {
+    /// Unused and unexpired: now marked used by this caller (and no one else).
+    Taken(Artifact),
+    /// Presented before: a replay.
+    AlreadyUsed(Artifact),
+    /// Unknown or expired.
+    Missing,
+}
+
+/// Authorization codes, refresh tokens, sessions and login transactions.
+#[async_trait]
+pub trait ArtifactStore: Send + Sync {
+    async fn artifact_insert(&self, a: &Artifact) -> StoreResult<()>;
+    /// An unexpired artifact (used or not).
+    async fn artifact_fetch(
+        &self,
+        tenant_id: &str,
+        kind: ArtifactKind,
+        key: &str,
+        now: i64,
+    ) -> StoreResult<Option<Artifact>>;
+    /// Marks an artifact used, atomically: of concurrent callers exactly one gets `Taken`.
+    async fn artifact_take(
+        &self,
+        tenant_id: &str,
+        kind: ArtifactKind,
+        key: &str,
+        now: i64,
+    ) -> StoreResult<Take>;
+    /// Replaces the body and expiry of an artifact; false when it does not exist.
+    async fn artifact_update(&self, a: &Artifact) -> StoreResult<bool>;
+    async fn artifact_delete(
+        &self,
+        tenant_id: &str,
+        kind: ArtifactKind,
+        key: &str,
+    ) -> StoreResult<bool>;
+    /// Deletes every artifact of a family; returns how many.
+    async fn artifact_delete_family(&self, tenant_id: &str, family: &str) -> StoreResult<u64>;
+    /// Deletes every artifact of a user of `kind`s (e.g. refresh tokens of a deleted user).
+    async fn artifact_delete_user(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        kinds: &[ArtifactKind],
+    ) -> StoreResult<u64>;
+    /// Deletes artifacts that expired before `now` (all tenants); returns how many.
+    async fn artifact_prune(&self, now: i64) -> StoreResult<u64>;
+}
+
 /// Everything the core persists.
 #[async_trait]
-pub trait Store: TenantStore + DocStore + UserStore + LogStore + AttemptStore {
+pub trait Store:
+    TenantStore + DocStore + UserStore + LogStore + AttemptStore + ArtifactStore
+{
     /// Cheap round trip to prove the database answers (readiness).
     async fn ping(&self) -> StoreResult<()>;
 }

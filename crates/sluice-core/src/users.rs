@@ -450,6 +450,11 @@ impl Core {
             self.delete_in_legacy_store(t, &conn, &r.profile).await?;
         }
         self.store.user_delete(&t.id, user_id).await?;
+        // What the user held dies with them: refresh tokens, sessions, unredeemed codes.
+        use crate::ports::ArtifactKind as K;
+        self.store
+            .artifact_delete_user(&t.id, user_id, &[K::Refresh, K::Session, K::Code])
+            .await?;
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 //! Everything is built on aws-lc-rs (plus RustCrypto's argon2). Keys are
 //! parsed once and kept as handles; there is no global state.
 
-mod b64;
+pub mod b64;
 mod error;
 
 pub mod ct;

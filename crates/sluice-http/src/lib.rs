@@ -1,13 +1,16 @@
 //! The HTTP layer: axum routers for the Management API (`/api/v2/...`), the Authentication API
-//! (`/oauth/token`, `/dbconnections/signup`), discovery and JWKS, and operations (`/healthz`, `/readyz`, `/metrics`,
+//! (`/oauth/token`, `/oauth/revoke`, `/dbconnections/...`), OpenID Connect (`/authorize`,
+//! `/userinfo`, logout, discovery, JWKS), the Universal Login pages (`/u/...`, `/lo/...`), and operations (`/healthz`, `/readyz`, `/metrics`,
 //! `/api/v2/openapi.json`). Handlers are thin: they extract the tenant (from the Host header),
 //! the caller and the body, call sluice-core, and map `CoreError` to HTTP once ([`error`]).
 
 pub mod dbconnections;
 pub mod error;
 pub mod extract;
+pub mod login;
 pub mod mgmt;
 pub mod oauth;
+pub mod oidc;
 pub mod openapi;
 pub mod ops;
 pub mod reset;
@@ -30,6 +33,8 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub struct AppState {
     pub core: Arc<Core>,
     pub metrics: Arc<PrometheusRecorder>,
+    /// The Universal Login templates, compiled once.
+    pub pages: Arc<login::Pages>,
 }
 
 impl AppState {
@@ -37,6 +42,7 @@ impl AppState {
         AppState {
             core,
             metrics: Arc::new(ops::new_recorder()),
+            pages: Arc::new(login::Pages::new()),
         }
     }
 }
@@ -49,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(dbconnections::router())
         .merge(reset::router())
+        .merge(oidc::router())
+        .merge(login::router())
         .merge(wellknown::router())
         .merge(ops::router())
         .merge(openapi::router())

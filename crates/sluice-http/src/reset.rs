@@ -1,18 +1,20 @@
 //! Account links over HTTP: `POST /dbconnections/change_password` (Auth0's neutral answer), the
-//! page the emailed reset link opens, `GET|POST /lo/reset?ticket=...` (a plain, accessible form
-//! that works without JavaScript), and the email verification link `GET /lo/verify?ticket=...`.
-//! (The full Universal Login pages come with the OIDC work.)
+//! page the emailed reset link opens, `GET|POST /lo/reset?ticket=...` (a form that works
+//! without JavaScript), and the email verification link `GET /lo/verify?ticket=...`. Pages are
+//! the Universal Login templates.
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{JsonObject, Tenant};
+use crate::login::render::{brand, user_message};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use sluice_core::CoreError;
+use minijinja::context;
 use sluice_core::flows::reset::RESET_SENT;
+use sluice_core::{CoreError, TenantCtx};
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
@@ -24,14 +26,19 @@ pub fn router() -> axum::Router<AppState> {
 /// The email verification link.
 async fn verify(State(s): State<AppState>, Tenant(t): Tenant, uri: Uri) -> Response {
     match s.core.email_verify(&t, &ticket_of(uri.query())).await {
-        Ok(email) => page_html(
-            "Email verified",
-            &format!(
-                "<p role=\"status\">Thank you: {} is verified.</p>",
-                escape(&email)
-            ),
-        ),
-        Err(e) => failure(e),
+        Ok(email) => {
+            s.pages
+                .message(
+                    &s.core,
+                    &t,
+                    StatusCode::OK,
+                    "Email verified",
+                    None,
+                    Some(&format!("Thank you: {email} is verified.")),
+                )
+                .await
+        }
+        Err(e) => failure(&s, &t, "Email verification", e).await,
     }
 }
 
@@ -61,49 +68,30 @@ async fn request(
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-fn page_html(title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
-<style>body{{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#1f2933}}label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}}button{{margin-top:1rem;padding:.6rem 1rem;font-size:1rem}}[role=alert]{{color:#b3261e}}</style></head>\
-<body><main><h1>{t}</h1>{body}</main></body></html>",
-        t = escape(title)
-    );
-    let mut r = Html(html).into_response();
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-        ),
-    );
-    r
-}
-
-fn form(ticket: &str, email: &str, error: Option<&str>) -> Response {
-    let alert = error
-        .map(|e| format!("<p role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    page_html(
-        "Choose a new password",
-        &format!(
-            "<p>For {email}.</p>{alert}<form method=\"post\" action=\"/lo/reset\"><input type=\"hidden\" name=\"ticket\" value=\"{ticket}\">\
-<label for=\"password\">New password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required autofocus>\
-<label for=\"confirm\">Confirm new password</label><input id=\"confirm\" name=\"confirm\" type=\"password\" autocomplete=\"new-password\" required>\
-<button type=\"submit\">Set password</button></form>",
-            email = escape(email),
-            ticket = escape(ticket)
-        ),
+async fn form(
+    s: &AppState,
+    t: &TenantCtx,
+    status: StatusCode,
+    ticket: &str,
+    email: &str,
+    error: Option<&str>,
+) -> Response {
+    let policy = s
+        .core
+        .password_reset_policy(t, ticket)
+        .await
+        .unwrap_or_else(|_| "good".into());
+    let brand = brand(&s.core, t).await;
+    s.pages.render(
+        status,
+        "reset.html",
+        context! {
+            brand,
+            title => "Change your password",
+            lead => format!("Enter a new password for {email}."),
+            ticket, error,
+            policy => sluice_core::password_policy::describe(&policy),
+        },
     )
 }
 
@@ -114,27 +102,21 @@ fn ticket_of(query: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-fn failure(e: CoreError) -> Response {
-    let message = match &e {
-        CoreError::BadRequest { message, .. } => message.clone(),
-        _ => "Something went wrong. Please try again later.".into(),
+async fn failure(s: &AppState, t: &TenantCtx, title: &str, e: CoreError) -> Response {
+    let (status, message) = match &e {
+        CoreError::BadRequest { message, .. } => (StatusCode::BAD_REQUEST, message.clone()),
+        _ => user_message(&e),
     };
-    if !matches!(e, CoreError::BadRequest { .. }) {
-        tracing::warn!(error = %e, "password reset failed");
-    }
-    let mut r = page_html(
-        "Password reset",
-        &format!("<p role=\"alert\">{}</p>", escape(&message)),
-    );
-    *r.status_mut() = StatusCode::BAD_REQUEST;
-    r
+    s.pages
+        .message(&s.core, t, status, title, Some(&message), None)
+        .await
 }
 
 async fn page(State(s): State<AppState>, Tenant(t): Tenant, uri: Uri) -> Response {
     let ticket = ticket_of(uri.query());
     match s.core.password_reset_check(&t, &ticket).await {
-        Ok(email) => form(&ticket, &email, None),
-        Err(e) => failure(e),
+        Ok(email) => form(&s, &t, StatusCode::OK, &ticket, &email, None).await,
+        Err(e) => failure(&s, &t, "Change your password", e).await,
     }
 }
 
@@ -145,28 +127,32 @@ async fn submit(State(s): State<AppState>, Tenant(t): Tenant, body: Bytes) -> Re
     let ticket = get("ticket");
     let email = match s.core.password_reset_check(&t, &ticket).await {
         Ok(e) => e,
-        Err(e) => return failure(e),
+        Err(e) => return failure(&s, &t, "Change your password", e).await,
     };
     if get("password") != get("confirm") {
-        return form(&ticket, &email, Some("The passwords do not match."));
+        let msg = "The passwords do not match.";
+        return form(&s, &t, StatusCode::BAD_REQUEST, &ticket, &email, Some(msg)).await;
     }
     match s.core.password_reset(&t, &ticket, &get("password")).await {
-        Ok(()) => page_html(
-            "Password changed",
-            "<p role=\"status\">Your password has been changed. You can now sign in with it.</p>",
-        ),
+        Ok(()) => {
+            s.pages
+                .message(
+                    &s.core,
+                    &t,
+                    StatusCode::OK,
+                    "Password changed",
+                    None,
+                    Some("Your password has been changed. You can now log in with it."),
+                )
+                .await
+        }
         Err(CoreError::BadRequest { message, .. })
             if message.starts_with("PasswordStrengthError") =>
         {
             // The ticket was not used: the user can try a stronger password.
-            form(
-                &ticket,
-                &email,
-                Some(
-                    "This password is too weak. Use a longer one with letters, digits and symbols.",
-                ),
-            )
+            let msg = "This password is too weak.";
+            form(&s, &t, StatusCode::BAD_REQUEST, &ticket, &email, Some(msg)).await
         }
-        Err(e) => failure(e),
+        Err(e) => failure(&s, &t, "Change your password", e).await,
     }
 }

@@ -31,12 +31,33 @@ async fn discovery(
     let base = &t.base_url;
     Ok(Json(serde_json::json!({
         "issuer": t.issuer,
+        "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/oauth/token"),
+        "userinfo_endpoint": format!("{base}/userinfo"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials", "password", "http://auth0.com/oauth/grant-type/password-realm"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": [],
+        "revocation_endpoint": format!("{base}/oauth/revoke"),
+        "end_session_endpoint": format!("{base}/oidc/logout"),
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "password",
+            "http://auth0.com/oauth/grant-type/password-realm"
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
         "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": [
+            "aud", "auth_time", "email", "email_verified", "exp", "family_name", "given_name",
+            "iat", "iss", "name", "nickname", "nonce", "picture", "sid", "sub", "updated_at"
+        ],
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_parameter_supported": false,
     })))
 }

@@ -6,6 +6,7 @@
 //! Modules: [`schema`] (migrations), [`tenants`], [`docs`] (Management API resources as JSON
 //! documents), [`users`], [`testdb`] (throw-away PostgreSQL databases for tests).
 
+pub mod artifacts;
 pub mod attempts;
 pub mod docs;
 pub mod logs;

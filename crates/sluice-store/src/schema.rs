@@ -32,6 +32,15 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE TABLE login_failures (tenant_id TEXT NOT NULL, connection TEXT NOT NULL, identifier TEXT NOT NULL, ip TEXT NOT NULL, failures BIGINT NOT NULL, blocked BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, connection, identifier, ip))",
         ],
     ),
+    (
+        4,
+        &[
+            "CREATE TABLE artifacts (tenant_id TEXT NOT NULL, kind TEXT NOT NULL, akey TEXT NOT NULL, family TEXT NOT NULL, user_id TEXT, client_id TEXT, body TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT, PRIMARY KEY (tenant_id, kind, akey))",
+            "CREATE INDEX artifacts_family ON artifacts (tenant_id, family)",
+            "CREATE INDEX artifacts_user ON artifacts (tenant_id, user_id)",
+            "CREATE INDEX artifacts_expiry ON artifacts (expires_at)",
+        ],
+    ),
 ];
 
 const LOCK_ID: i64 = 0x51_u64 as i64 * 1_000_003;

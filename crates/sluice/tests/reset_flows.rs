@@ -45,7 +45,7 @@ async fn local_reset(backend: &str) {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("r@example.com"));
     let (st, body) = reset_submit(&s, &ticket, "weak", "weak").await;
-    assert!(st == 200 && body.contains("too weak"), "{body}");
+    assert!(st == 400 && body.contains("too weak"), "{body}");
     let (_, body) = reset_submit(&s, &ticket, "NewPassw0rd", "Different1").await;
     assert!(body.contains("do not match"));
     let (st, body) = reset_submit(&s, &ticket, "NewPassw0rd", "NewPassw0rd").await;

@@ -1,5 +1,7 @@
 //! `POST /oauth/token`: parses a form or JSON body, client authentication by
-//! `client_secret_post` or `client_secret_basic`, and dispatches on `grant_type`.
+//! `client_secret_post`, `client_secret_basic` or none (public clients), and dispatches on
+//! `grant_type` to sluice-core (client credentials, password, password-realm, authorization
+//! code, refresh token).
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -19,7 +21,10 @@ fn invalid_request(msg: impl Into<String>) -> ApiError {
 }
 
 /// The body as a flat string map, from `application/x-www-form-urlencoded` or JSON.
-fn parse_params(headers: &HeaderMap, body: &Bytes) -> ApiResult<HashMap<String, String>> {
+pub(crate) fn parse_params(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> ApiResult<HashMap<String, String>> {
     let ct = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -88,7 +93,10 @@ fn basic_auth(headers: &HeaderMap) -> ApiResult<Option<(String, String)>> {
     Ok(Some((unescape(id), unescape(secret))))
 }
 
-fn client_auth(headers: &HeaderMap, p: &HashMap<String, String>) -> ApiResult<ClientAuth> {
+pub(crate) fn client_auth(
+    headers: &HeaderMap,
+    p: &HashMap<String, String>,
+) -> ApiResult<ClientAuth> {
     match basic_auth(headers)? {
         Some((id, secret)) => {
             if p.get("client_id").is_some_and(|b| *b != id) {
@@ -171,6 +179,30 @@ pub async fn token(
                             .get("auth0-forwarded-for")
                             .and_then(|v| v.to_str().ok()),
                     },
+                )
+                .await?
+        }
+        "authorization_code" => {
+            let field = |k: &str| p.get(k).map(String::as_str);
+            s.core
+                .grant_authorization_code(
+                    &t,
+                    &auth,
+                    field("code").unwrap_or_default(),
+                    field("redirect_uri"),
+                    field("code_verifier"),
+                )
+                .await?
+        }
+        "refresh_token" => {
+            s.core
+                .grant_refresh_token(
+                    &t,
+                    &auth,
+                    p.get("refresh_token")
+                        .map(String::as_str)
+                        .unwrap_or_default(),
+                    p.get("scope").map(String::as_str),
                 )
                 .await?
         }

@@ -2,6 +2,8 @@
 //! of Auth0's PostgreSQL templates, and HTTP helpers.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use serde_json::{Value, json};
 use sluice_testkit::TestServer;
 use sqlx::Connection;

@@ -1,0 +1,180 @@
+//! Authorization codes: issued after the user authenticated for a validated `/authorize`
+//! request, redeemed once at `grant_type=authorization_code` with the same client and redirect
+//! URI and, when the request had a PKCE challenge, the verifier. A code presented twice
+//! revokes the refresh tokens it produced.
+
+use crate::error::CoreError;
+use crate::oidc::authorize::{AuthorizeRequest, pkce_verifies};
+use crate::oidc::issue::UserTokens;
+use crate::oidc::refresh::{RefreshGrantState, artifact_key};
+use crate::ports::{Artifact, ArtifactKind, Take};
+use crate::service::Core;
+use crate::tenant::TenantCtx;
+use crate::tokens::ClientAuth;
+use serde::{Deserialize, Serialize};
+use sluice_crypto::random;
+use sluice_types::{TokenResponse, User};
+
+/// How long a code can wait to be exchanged.
+pub const CODE_LIFETIME: i64 = 300;
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    request: AuthorizeRequest,
+    auth_time: i64,
+    session_id: Option<String>,
+    connection: String,
+}
+
+fn invalid_code() -> CoreError {
+    CoreError::oauth(403, "invalid_grant", "Invalid authorization code")
+}
+
+/// Where the user goes back to: the application's redirect URI and its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizeResponse {
+    pub redirect_uri: String,
+    pub response_mode: Option<String>,
+    pub params: Vec<(String, String)>,
+}
+
+impl Core {
+    /// Issues a code for `user` and returns where to send the browser.
+    pub async fn code_issue(
+        &self,
+        t: &TenantCtx,
+        request: &AuthorizeRequest,
+        user: &User,
+        auth_time: i64,
+        session_id: Option<&str>,
+        connection: &str,
+    ) -> Result<AuthorizeResponse, CoreError> {
+        let code = random::random_token(32);
+        let now = self.now();
+        let stored = Stored {
+            request: request.clone(),
+            auth_time,
+            session_id: session_id.map(str::to_string),
+            connection: connection.to_string(),
+        };
+        self.store
+            .artifact_insert(&Artifact {
+                tenant_id: t.id.clone(),
+                kind: ArtifactKind::Code,
+                key: artifact_key(&code),
+                family: random::random_hex(24),
+                user_id: Some(user.user_id.clone()),
+                client_id: Some(request.client_id.clone()),
+                body: crate::model::to_body(&stored)?,
+                created_at: now,
+                expires_at: now + CODE_LIFETIME,
+                used_at: None,
+            })
+            .await?;
+        let mut params = vec![("code".to_string(), code)];
+        if let Some(s) = &request.state {
+            params.push(("state".into(), s.clone()));
+        }
+        Ok(AuthorizeResponse {
+            redirect_uri: request.redirect_uri.clone(),
+            response_mode: request.response_mode.clone(),
+            params,
+        })
+    }
+
+    /// `grant_type=authorization_code`.
+    pub async fn grant_authorization_code(
+        &self,
+        t: &TenantCtx,
+        auth: &ClientAuth,
+        code: &str,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
+    ) -> Result<TokenResponse, CoreError> {
+        let client = self.client_authenticate(t, auth).await?;
+        if !client.allows_grant("authorization_code") {
+            return Err(CoreError::oauth(
+                403,
+                "unauthorized_client",
+                "Grant type 'authorization_code' not allowed for the client.",
+            ));
+        }
+        if code.is_empty() {
+            return Err(CoreError::oauth(
+                400,
+                "invalid_request",
+                "Missing required parameter: code",
+            ));
+        }
+        let a = match self
+            .store
+            .artifact_take(&t.id, ArtifactKind::Code, &artifact_key(code), self.now())
+            .await?
+        {
+            Take::Taken(a) => a,
+            Take::AlreadyUsed(a) => {
+                let n = self.store.artifact_delete_family(&t.id, &a.family).await?;
+                tracing::warn!(tenant = %t.name, revoked = n, "authorization code reused: what it issued is revoked");
+                return Err(invalid_code());
+            }
+            Take::Missing => return Err(invalid_code()),
+        };
+        let stored: Stored = crate::model::from_body(a.body.clone())?;
+        let req = &stored.request;
+        if req.client_id != client.client_id {
+            return Err(invalid_code());
+        }
+        if redirect_uri != Some(req.redirect_uri.as_str()) {
+            return Err(CoreError::oauth(
+                403,
+                "invalid_grant",
+                "The redirect_uri does not match the one of the authorization request",
+            ));
+        }
+        match (&req.code_challenge, code_verifier) {
+            (Some(ch), Some(v)) if pkce_verifies(v, ch) => {}
+            (Some(_), _) => {
+                return Err(CoreError::oauth(
+                    403,
+                    "invalid_grant",
+                    "Failed to verify code verifier",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(CoreError::oauth(
+                    403,
+                    "invalid_grant",
+                    "A code_verifier was sent but the authorization request had no code_challenge",
+                ));
+            }
+            (None, None) => {}
+        }
+        let user = self
+            .store
+            .user_fetch(&t.id, a.user_id.as_deref().unwrap_or_default())
+            .await?
+            .filter(|u| !u.profile.blocked.unwrap_or(false))
+            .ok_or_else(invalid_code)?;
+        let api = self.user_token_api(t, req.audience.as_deref()).await?;
+        self.issue_user_tokens(
+            t,
+            UserTokens {
+                client: &client,
+                user: &user.profile,
+                api: api.as_ref(),
+                scope: &req.scope,
+                gty: None,
+                nonce: req.nonce.as_deref(),
+                auth_time: Some(stored.auth_time),
+                session_id: stored.session_id.as_deref(),
+                connection: &stored.connection,
+                // Tokens from this code share its family: a replayed code revokes them.
+                family: Some(RefreshGrantState {
+                    family: a.family.clone(),
+                    absolute_expiry: None,
+                }),
+            },
+        )
+        .await
+    }
+}

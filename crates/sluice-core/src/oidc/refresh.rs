@@ -1,0 +1,269 @@
+//! Refresh tokens: issued with `offline_access`, stored under the SHA-256 of the token, and
+//! redeemed at `grant_type=refresh_token`. With rotation (the default; a client may set
+//! `refresh_token.rotation_type: "non-rotating"`) every use returns a new token in the same
+//! family, and presenting a used token again revokes the whole family (reuse detection).
+
+use crate::clients::StoredClient;
+use crate::error::CoreError;
+use crate::oidc::issue::UserTokens;
+use crate::ports::{Artifact, ArtifactKind, Take};
+use crate::service::Core;
+use crate::tenant::TenantCtx;
+use crate::tokens::ClientAuth;
+use serde::{Deserialize, Serialize};
+use sluice_crypto::{ct, random};
+use sluice_types::TokenResponse;
+
+/// Auth0's defaults for rotating tokens: absolute 30 days, idle 15 days.
+const ROTATING_LIFETIME: i64 = 30 * 86_400;
+const ROTATING_IDLE: i64 = 15 * 86_400;
+/// Non-rotating, non-expiring tokens still get an expiry so that storage is bounded.
+const NON_EXPIRING: i64 = 10 * 365 * 86_400;
+
+/// What a refresh token carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshBody {
+    pub scope: String,
+    pub audience: Option<String>,
+    pub connection: String,
+    pub auth_time: Option<i64>,
+    pub session_id: Option<String>,
+}
+
+/// A family continued by a rotation: its id and absolute expiry.
+#[derive(Debug, Clone)]
+pub struct RefreshGrantState {
+    pub family: String,
+    /// `None`: starts now, per the client's policy.
+    pub absolute_expiry: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    #[serde(flatten)]
+    body: RefreshBody,
+    absolute_expiry: i64,
+}
+
+fn invalid_refresh() -> CoreError {
+    CoreError::oauth(403, "invalid_grant", "Unknown or invalid refresh token.")
+}
+
+/// The client's refresh-token settings: (rotating, absolute lifetime, idle lifetime).
+fn policy(client: &StoredClient) -> (bool, i64, i64) {
+    let rt = client.body.refresh_token.as_ref();
+    let get = |k: &str| rt.and_then(|v| v.get(k));
+    let rotating = get("rotation_type").and_then(|v| v.as_str()) != Some("non-rotating");
+    let infinite = |k: &str| get(k).and_then(|v| v.as_bool()).unwrap_or(!rotating);
+    let life = if infinite("infinite_token_lifetime") {
+        NON_EXPIRING
+    } else {
+        get("token_lifetime")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(ROTATING_LIFETIME)
+    };
+    let idle = if infinite("infinite_idle_token_lifetime") {
+        NON_EXPIRING
+    } else {
+        get("idle_token_lifetime")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(ROTATING_IDLE)
+    };
+    (rotating, life, idle)
+}
+
+/// The SHA-256 under which a presented secret is stored.
+pub(crate) fn artifact_key(secret: &str) -> String {
+    ct::sha256_hex(secret.as_bytes())
+}
+
+impl Core {
+    /// Stores a new refresh token for `user_id` and returns it.
+    pub(crate) async fn refresh_token_store(
+        &self,
+        t: &TenantCtx,
+        client: &StoredClient,
+        user_id: &str,
+        body: &RefreshBody,
+        family: Option<RefreshGrantState>,
+    ) -> Result<String, CoreError> {
+        let (_, life, idle) = policy(client);
+        let now = self.now();
+        let state = family.unwrap_or_else(|| RefreshGrantState {
+            family: random::random_hex(24),
+            absolute_expiry: None,
+        });
+        let absolute_expiry = state.absolute_expiry.unwrap_or(now + life);
+        let token = random::random_token(32);
+        let stored = Stored {
+            body: body.clone(),
+            absolute_expiry,
+        };
+        self.store
+            .artifact_insert(&Artifact {
+                tenant_id: t.id.clone(),
+                kind: ArtifactKind::Refresh,
+                key: artifact_key(&token),
+                family: state.family,
+                user_id: Some(user_id.to_string()),
+                client_id: Some(client.client_id.clone()),
+                body: crate::model::to_body(&stored)?,
+                created_at: now,
+                expires_at: absolute_expiry.min(now + idle),
+                used_at: None,
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// `grant_type=refresh_token`: new tokens for the same user, scopes (or fewer) and API.
+    pub async fn grant_refresh_token(
+        &self,
+        t: &TenantCtx,
+        auth: &ClientAuth,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, CoreError> {
+        let client = self.client_authenticate(t, auth).await?;
+        if !client.allows_grant("refresh_token") {
+            return Err(CoreError::oauth(
+                403,
+                "unauthorized_client",
+                "Grant type 'refresh_token' not allowed for the client.",
+            ));
+        }
+        if refresh_token.is_empty() {
+            return Err(CoreError::oauth(
+                400,
+                "invalid_request",
+                "Missing required parameter: refresh_token",
+            ));
+        }
+        let (rotating, _, _) = policy(&client);
+        let key = artifact_key(refresh_token);
+        let now = self.now();
+        let artifact = if rotating {
+            match self
+                .store
+                .artifact_take(&t.id, ArtifactKind::Refresh, &key, now)
+                .await?
+            {
+                Take::Taken(a) => a,
+                Take::AlreadyUsed(a) => {
+                    // A rotated token came back: someone holds a copy. Revoke the family.
+                    let n = self.store.artifact_delete_family(&t.id, &a.family).await?;
+                    tracing::warn!(
+                        tenant = %t.name,
+                        client_id = %client.client_id,
+                        revoked = n,
+                        "refresh token reuse detected: family revoked"
+                    );
+                    return Err(invalid_refresh());
+                }
+                Take::Missing => return Err(invalid_refresh()),
+            }
+        } else {
+            self.store
+                .artifact_fetch(&t.id, ArtifactKind::Refresh, &key, now)
+                .await?
+                .ok_or_else(invalid_refresh)?
+        };
+        if artifact.client_id.as_deref() != Some(client.client_id.as_str()) {
+            return Err(invalid_refresh());
+        }
+        let stored: Stored = crate::model::from_body(artifact.body.clone())?;
+        let user_id = artifact.user_id.clone().unwrap_or_default();
+        let user = match self.store.user_fetch(&t.id, &user_id).await? {
+            Some(u) if !u.profile.blocked.unwrap_or(false) => u,
+            _ => {
+                self.store
+                    .artifact_delete_family(&t.id, &artifact.family)
+                    .await?;
+                return Err(invalid_refresh());
+            }
+        };
+        // A narrower scope may be asked for; never a wider one.
+        let scope = match scope.filter(|s| !s.trim().is_empty()) {
+            Some(s) => {
+                let had: Vec<&str> = stored.body.scope.split_whitespace().collect();
+                if let Some(extra) = s.split_whitespace().find(|x| !had.contains(x)) {
+                    return Err(CoreError::oauth(
+                        403,
+                        "invalid_scope",
+                        format!("The scope '{extra}' was not granted to this refresh token."),
+                    ));
+                }
+                s.to_string()
+            }
+            None => stored.body.scope.clone(),
+        };
+        let api = match &stored.body.audience {
+            Some(a) => Some(
+                self.resource_server_by_identifier(t, a)
+                    .await?
+                    .ok_or_else(invalid_refresh)?,
+            ),
+            None => None,
+        };
+        let mut tokens = self
+            .issue_user_tokens(
+                t,
+                UserTokens {
+                    client: &client,
+                    user: &user.profile,
+                    api: api.as_ref(),
+                    scope: &scope,
+                    gty: None,
+                    nonce: None,
+                    auth_time: stored.body.auth_time,
+                    session_id: stored.body.session_id.as_deref(),
+                    connection: &stored.body.connection,
+                    family: if rotating {
+                        Some(RefreshGrantState {
+                            family: artifact.family.clone(),
+                            absolute_expiry: Some(stored.absolute_expiry),
+                        })
+                    } else {
+                        None
+                    },
+                },
+            )
+            .await?;
+        if !rotating {
+            // The same token stays valid; the response carries none (Auth0's behaviour).
+            if let Some(extra) = tokens.refresh_token.take() {
+                self.store
+                    .artifact_delete(&t.id, ArtifactKind::Refresh, &artifact_key(&extra))
+                    .await?;
+            }
+        }
+        Ok(tokens)
+    }
+
+    /// Revokes a refresh token and everything issued with it (`POST /oauth/revoke`). Unknown
+    /// tokens are not an error (RFC 7009); a token of another client is.
+    pub async fn refresh_token_revoke(
+        &self,
+        t: &TenantCtx,
+        auth: &ClientAuth,
+        token: &str,
+    ) -> Result<(), CoreError> {
+        let client = self.client_authenticate(t, auth).await?;
+        let key = artifact_key(token);
+        let found = self
+            .store
+            .artifact_fetch(&t.id, ArtifactKind::Refresh, &key, self.now())
+            .await?;
+        if let Some(a) = found {
+            if a.client_id.as_deref() != Some(client.client_id.as_str()) {
+                return Err(CoreError::oauth(
+                    403,
+                    "invalid_request",
+                    "The refresh token does not belong to this client.",
+                ));
+            }
+            self.store.artifact_delete_family(&t.id, &a.family).await?;
+        }
+        Ok(())
+    }
+}

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod mysql;
 
 use serde_json::{Value, json};
 use sluice_testkit::TestServer;

@@ -266,3 +266,39 @@ sluice_store::both_backends!(
     legacy_mode_verification_runs_the_verify_script,
     legacy_verify
 );
+
+/// A legacy store that fails while the new password is being set must not cost the user the
+/// emailed link: the same link works once the store is back.
+#[tokio::test]
+async fn a_reset_link_survives_a_legacy_store_failure() {
+    let legacy = Legacy::new(&[("alice@example.com", "old-pw", "alice")]).await;
+    let s = TestServer::start("sqlite").await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "legacy-db", options(&legacy, false)).await;
+    let ticket = reset_ticket(&s, "legacy-db", "alice@example.com")
+        .await
+        .expect("get_user found her");
+    legacy.break_store().await;
+    let (st, body) = reset_submit(&s, &ticket, "new-pw", "new-pw").await;
+    assert_eq!(st, 500, "{body}");
+    assert!(body.contains("Something went wrong"), "{body}");
+    legacy
+        .restore(&[("alice@example.com", "old-pw", "alice")])
+        .await;
+    assert_eq!(reset_submit(&s, &ticket, "new-pw", "new-pw").await.0, 200);
+    assert_eq!(
+        reset_submit(&s, &ticket, "other-pw", "other-pw").await.0,
+        400,
+        "and then it is used up"
+    );
+    let (st, _) = login(
+        &s,
+        &app,
+        "legacy-db",
+        "alice@example.com",
+        "new-pw",
+        "openid",
+    )
+    .await;
+    assert_eq!(st, 200);
+}

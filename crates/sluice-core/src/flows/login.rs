@@ -350,7 +350,7 @@ impl Core {
                 Ok(rec)
             }
             Err(StoreError::Conflict(_)) => {
-                let existing = self
+                let mut existing = self
                     .store
                     .user_fetch(&t.id, &rec.profile.user_id)
                     .await?
@@ -358,6 +358,19 @@ impl Core {
                         code: "auth0_idp_error",
                         message: "The user already exists.".into(),
                     })?;
+                // Cached while the connection was in legacy mode, before import mode was
+                // turned on: the script just verified the password, so this is the migration.
+                if existing.password_hash.is_none()
+                    && existing.origin == UserOrigin::LegacyCached
+                    && existing.connection == rec.connection
+                {
+                    existing.password_hash = rec.password_hash;
+                    existing.origin = rec.origin;
+                    existing.profile.updated_at = rec.profile.updated_at;
+                    self.store.user_update(&existing).await?;
+                    tracing::info!(user_id = %existing.profile.user_id, "legacy-cached user migrated");
+                    return Ok(existing);
+                }
                 if !self
                     .user_password_matches(&existing, password.to_string())
                     .await?

@@ -222,26 +222,68 @@ impl Core {
         if !self.store.doc_delete(&t.id, DocKind::Ticket, &key).await? {
             return Err(invalid_ticket());
         }
+        let outcome = self
+            .reset_with_ticket(t, &conn, &ticket, new_password)
+            .await;
+        if let Err(e) = &outcome
+            && matches!(
+                e,
+                CoreError::Internal { .. } | CoreError::Unavailable { .. }
+            )
+        {
+            // The legacy store or our own failed: give the link back so that the user can
+            // try again instead of asking for a new email.
+            let doc = Doc {
+                id: key.clone(),
+                key: key.clone(),
+                ref_id: Some(ticket.email.clone()),
+                body: crate::model::to_body(&ticket)?,
+                created_at: self.now(),
+                updated_at: self.now(),
+            };
+            if let Err(restore) = self.store.doc_insert(&t.id, DocKind::Ticket, &doc).await {
+                tracing::warn!(error = %restore, "reset ticket could not be restored");
+            }
+        }
+        outcome?;
+        self.store.attempt_unblock(&t.id, &ticket.email).await?;
+        Ok(())
+    }
+
+    /// The password change a reset ticket asks for, per connection mode.
+    async fn reset_with_ticket(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        ticket: &Ticket,
+        new_password: &str,
+    ) -> Result<(), CoreError> {
         let local = self
             .user_find_local(t, &ticket.connection, &ticket.email)
             .await?;
-        match (is_custom(&conn), is_import(&conn), local) {
+        match (is_custom(conn), is_import(conn), local) {
             (true, false, _) => {
-                self.reset_in_legacy_store(t, &conn, &ticket.email, new_password)
+                self.reset_in_legacy_store(t, conn, &ticket.email, new_password)
                     .await?
             }
             (_, _, Some(mut rec)) => {
                 rec.password_hash = Some(self.password_hash(new_password.to_string()).await?);
                 rec.profile.updated_at = self.now_rfc3339();
+                // A profile cached in legacy mode that now gets a password is migrated.
+                if rec.origin == crate::model::UserOrigin::LegacyCached {
+                    rec.origin = crate::model::UserOrigin::Migrated {
+                        at: rec.profile.updated_at.clone(),
+                        connection: rec.connection.clone(),
+                    };
+                }
                 self.store.user_update(&rec).await?;
             }
             (true, true, None) => {
-                self.migrate_with_new_password(t, &conn, &ticket.email, new_password)
+                self.migrate_with_new_password(t, conn, &ticket.email, new_password)
                     .await?
             }
             (false, _, None) => return Err(invalid_ticket()),
         }
-        self.store.attempt_unblock(&t.id, &ticket.email).await?;
         Ok(())
     }
 

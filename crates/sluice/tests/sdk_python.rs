@@ -3,9 +3,10 @@
 //! the Management API of a server serving HTTPS (the SDK only speaks https) with a self-signed
 //! certificate: token, connections with custom scripts, users, clients, client grants.
 
+mod support;
+
 use sluice_testkit::{BOOTSTRAP_ID, BOOTSTRAP_SECRET, TestServer};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A loopback port that is free right now.
 fn free_port() -> u16 {
@@ -74,39 +75,7 @@ async fn serves_https_with_the_configured_certificate() {
 
 /// The shared virtualenv with the SDK (created once per target directory).
 fn sdk_python() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("auth0-python-venv");
-    let python = venv.join("bin/python");
-    let reqs = manifest.join("tests/sdk/requirements.txt");
-    let stamp = venv.join("installed.txt");
-    let wanted = std::fs::read_to_string(&reqs).unwrap();
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-        let st = Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv)
-            .status()
-            .expect("python3 is installed");
-        assert!(st.success(), "python3 -m venv failed");
-        let out = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(&reqs)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pip install failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&stamp, &wanted).unwrap();
-    }
-    python
+    support::python::venv("auth0-python-venv", "tests/sdk/requirements.txt")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod mysql;
+pub mod python;
 
 use serde_json::{Value, json};
 use sluice_testkit::TestServer;

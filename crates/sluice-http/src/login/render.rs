@@ -120,6 +120,47 @@ impl Pages {
     }
 }
 
+/// Lets the forms of a page end in a redirect to the application at `redirect_uri`: browsers
+/// check `form-action` on every redirect that follows a form submission, so with `'self'`
+/// alone the sign-in's redirect to the application's callback is blocked.
+pub fn allow_form_redirect(mut r: Response, redirect_uri: &str) -> Response {
+    let Some(source) = csp_source(redirect_uri) else {
+        return r;
+    };
+    let h = r.headers_mut();
+    let csp = h
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.replace(
+                "form-action 'self'",
+                &format!("form-action 'self' {source}"),
+            )
+        });
+    if let Some(v) = csp.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
+}
+
+/// The CSP source of a redirect URI: its origin for http(s) (`https://app.example.com:8443`),
+/// its scheme for a native application's custom scheme (`com.example.app:`).
+fn csp_source(redirect_uri: &str) -> Option<String> {
+    let uri: http::Uri = redirect_uri.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let source = if scheme == "http" || scheme == "https" {
+        let a = uri.authority()?;
+        match a.port_u16() {
+            Some(p) => format!("{scheme}://{}:{p}", a.host()),
+            None => format!("{scheme}://{}", a.host()),
+        }
+    } else {
+        format!("{scheme}:")
+    };
+    let safe = |c: char| c.is_ascii_alphanumeric() || "+-.:/[]".contains(c);
+    source.chars().all(safe).then_some(source)
+}
+
 /// What a user sees for a failed flow step, and the status of the page.
 pub fn user_message(e: &CoreError) -> (StatusCode, String) {
     match e {
@@ -209,6 +250,42 @@ mod tests {
             "the state is URL-encoded in form actions"
         );
         assert!(body.contains("Acme &lt;Corp&gt;"));
+    }
+
+    #[test]
+    fn forms_may_redirect_to_the_application_origin_only() {
+        let page = || {
+            Pages::new().render(
+                StatusCode::OK,
+                "message.html",
+                context! { brand => brand(), title => "t" },
+            )
+        };
+        let csp = |r: Response| {
+            r.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+        for (uri, wanted) in [
+            (
+                "https://app.example.com/callback?x=1",
+                "form-action 'self' https://app.example.com;",
+            ),
+            (
+                "http://user@127.0.0.1:8080/cb",
+                "form-action 'self' http://127.0.0.1:8080;",
+            ),
+            (
+                "com.example.app://callback",
+                "form-action 'self' com.example.app:;",
+            ),
+            ("https://a.example;script-src *", "form-action 'self';"),
+            ("not a uri", "form-action 'self';"),
+        ] {
+            let got = csp(allow_form_redirect(page(), uri));
+            assert!(got.contains(wanted), "{uri}: {got}");
+        }
     }
 
     fn futures_body(r: Response) -> String {

@@ -5,6 +5,7 @@
 
 use crate::clients::StoredClient;
 use crate::error::CoreError;
+use crate::extend::run::PostLogin;
 use crate::flows::login::LoginRequest;
 use crate::oidc::issue::UserTokens;
 use crate::service::Core;
@@ -92,11 +93,29 @@ impl Core {
                 },
             )
             .await?;
+        let mut rec = outcome.user;
+        let extras = self
+            .post_login(
+                t,
+                &mut rec,
+                PostLogin {
+                    client: &client,
+                    connection: conn.body.name.as_deref().unwrap_or(&realm),
+                    protocol: "oauth2-password",
+                    ip: g.ip,
+                    user_agent: None,
+                    query: Default::default(),
+                    scope: g.scope.unwrap_or(""),
+                    audience: g.audience,
+                    session_id: None,
+                },
+            )
+            .await?;
         self.issue_user_tokens(
             t,
             UserTokens {
                 client: &client,
-                user: &outcome.user.profile,
+                user: &rec.profile,
                 api: api.as_ref(),
                 scope: g.scope.unwrap_or(""),
                 gty: Some("password"),
@@ -105,6 +124,7 @@ impl Core {
                 session_id: None,
                 connection: conn.body.name.as_deref().unwrap_or(&realm),
                 family: None,
+                extras: Some(&extras),
             },
         )
         .await

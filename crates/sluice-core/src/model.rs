@@ -21,8 +21,45 @@ pub struct KeyRecord {
     pub kid: String,
     pub sealed_pkcs8: String,
     pub created_at: i64,
-    /// `current`, `next` or `previous`.
-    pub state: String,
+    pub state: KeyState,
+    /// When the key started signing (unix seconds).
+    pub current_since: Option<i64>,
+    /// When the key stopped signing (unix seconds).
+    pub current_until: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// Where a signing key is in its life: `Next` (published, not yet signing) → `Current` (signs)
+/// → `Previous` (published until its tokens expire) → optionally `Revoked` (gone at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Next,
+    Current,
+    Previous,
+    Revoked,
+}
+
+impl KeyState {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Current => "current",
+            KeyState::Previous => "previous",
+            KeyState::Revoked => "revoked",
+        }
+    }
+
+    /// Parses a stored value.
+    pub fn parse(s: &str) -> Option<KeyState> {
+        Some(match s {
+            "next" => KeyState::Next,
+            "current" => KeyState::Current,
+            "previous" => KeyState::Previous,
+            "revoked" => KeyState::Revoked,
+            _ => return None,
+        })
+    }
 }
 
 /// The kinds of Management API resources kept as documents.
@@ -34,6 +71,16 @@ pub enum DocKind {
     ClientGrant,
     /// One-time password-reset tickets (keyed by the SHA-256 of the token).
     Ticket,
+    /// Rules (keyed by name).
+    Rule,
+    /// Rules configuration values, sealed (keyed by the configuration key).
+    RulesConfig,
+    /// Hooks (keyed by name).
+    Hook,
+    /// Actions (keyed by name).
+    Action,
+    /// The ordered action bindings of one trigger (keyed by the trigger id).
+    TriggerBindings,
 }
 
 impl DocKind {
@@ -44,6 +91,11 @@ impl DocKind {
             DocKind::ResourceServer => "resource_server",
             DocKind::ClientGrant => "client_grant",
             DocKind::Ticket => "ticket",
+            DocKind::Rule => "rule",
+            DocKind::RulesConfig => "rules_config",
+            DocKind::Hook => "hook",
+            DocKind::Action => "action",
+            DocKind::TriggerBindings => "trigger_bindings",
         }
     }
     /// The noun used in conflict messages.
@@ -54,6 +106,11 @@ impl DocKind {
             DocKind::ResourceServer => "resource server",
             DocKind::ClientGrant => "client grant",
             DocKind::Ticket => "ticket",
+            DocKind::Rule => "rule",
+            DocKind::RulesConfig => "rules config",
+            DocKind::Hook => "hook",
+            DocKind::Action => "action",
+            DocKind::TriggerBindings => "trigger bindings",
         }
     }
 }

@@ -37,7 +37,21 @@ pub trait TenantStore: Send + Sync {
         settings: &serde_json::Value,
     ) -> StoreResult<bool>;
     async fn key_insert(&self, key: &KeyRecord) -> StoreResult<()>;
+    /// Every key of a tenant, revoked ones included, oldest first.
     async fn key_list(&self, tenant_id: &str) -> StoreResult<Vec<KeyRecord>>;
+    /// Rotates a tenant's keys in one transaction, serialised against other rotations of the
+    /// same tenant: the oldest `next` key becomes `current` (since `now`), the current key
+    /// `previous` (until `now`), and `new_next` is inserted. Returns the promoted kid, or `None`
+    /// (nothing changed) when the tenant has no next key.
+    async fn key_rotate(
+        &self,
+        tenant_id: &str,
+        new_next: &KeyRecord,
+        now: i64,
+    ) -> StoreResult<Option<String>>;
+    /// Marks a `previous` key revoked at `now`; false when `kid` is no previous key of the
+    /// tenant (nothing changed).
+    async fn key_revoke(&self, tenant_id: &str, kid: &str, now: i64) -> StoreResult<bool>;
 }
 
 /// Management API resources stored as JSON documents.
@@ -308,10 +322,65 @@ pub enum ScriptKind {
     ChangePassword,
     Delete,
     ChangeEmail,
+    /// A rule, `function (user, context, callback)`; the runtime gives it the `auth0` object
+    /// and reads `{user, context, persist}` back.
+    Rule,
+    /// A hook in Auth0's `module.exports = function (...)` form.
+    Hook(Trigger),
+    /// An action's `exports.onExecute<Trigger>(event, api)`; the runtime reads back what the
+    /// handler asked of `api`.
+    Action(Trigger),
+}
+
+/// The extensibility points Hooks and Actions run at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    PostLogin,
+    CredentialsExchange,
+    PreUserRegistration,
+    PostUserRegistration,
+    PostChangePassword,
+}
+
+impl Trigger {
+    /// Auth0's trigger id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Trigger::PostLogin => "post-login",
+            Trigger::CredentialsExchange => "credentials-exchange",
+            Trigger::PreUserRegistration => "pre-user-registration",
+            Trigger::PostUserRegistration => "post-user-registration",
+            Trigger::PostChangePassword => "post-change-password",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Trigger> {
+        [
+            Trigger::PostLogin,
+            Trigger::CredentialsExchange,
+            Trigger::PreUserRegistration,
+            Trigger::PostUserRegistration,
+            Trigger::PostChangePassword,
+        ]
+        .into_iter()
+        .find(|t| t.id() == id)
+    }
+
+    /// The exported handler an action defines for this trigger.
+    pub fn action_handler(self) -> &'static str {
+        match self {
+            Trigger::PostLogin => "onExecutePostLogin",
+            Trigger::CredentialsExchange => "onExecuteCredentialsExchange",
+            Trigger::PreUserRegistration => "onExecutePreUserRegistration",
+            Trigger::PostUserRegistration => "onExecutePostUserRegistration",
+            Trigger::PostChangePassword => "onExecutePostChangePassword",
+        }
+    }
 }
 
 impl ScriptKind {
-    /// The key in `options.customScripts`.
+    /// The key in `options.customScripts` (database scripts), else a name for logs and file
+    /// names (`rule`, `hook-<trigger>`, `action-<trigger>`).
     pub fn key(self) -> &'static str {
         match self {
             ScriptKind::Login => "login",
@@ -321,7 +390,37 @@ impl ScriptKind {
             ScriptKind::ChangePassword => "change_password",
             ScriptKind::Delete => "delete",
             ScriptKind::ChangeEmail => "change_email",
+            ScriptKind::Rule => "rule",
+            ScriptKind::Hook(t) => match t {
+                Trigger::PostLogin => "hook-post-login",
+                Trigger::CredentialsExchange => "hook-credentials-exchange",
+                Trigger::PreUserRegistration => "hook-pre-user-registration",
+                Trigger::PostUserRegistration => "hook-post-user-registration",
+                Trigger::PostChangePassword => "hook-post-change-password",
+            },
+            ScriptKind::Action(t) => match t {
+                Trigger::PostLogin => "action-post-login",
+                Trigger::CredentialsExchange => "action-credentials-exchange",
+                Trigger::PreUserRegistration => "action-pre-user-registration",
+                Trigger::PostUserRegistration => "action-post-user-registration",
+                Trigger::PostChangePassword => "action-post-change-password",
+            },
         }
+    }
+
+    /// The kind a checker is asked about by name: a database script key, `rule`,
+    /// `hook:<trigger>` or `action:<trigger>`.
+    pub fn from_script_name(name: &str) -> Option<ScriptKind> {
+        if name == "rule" {
+            return Some(ScriptKind::Rule);
+        }
+        if let Some(t) = name.strip_prefix("hook:") {
+            return Trigger::from_id(t).map(ScriptKind::Hook);
+        }
+        if let Some(t) = name.strip_prefix("action:") {
+            return Trigger::from_id(t).map(ScriptKind::Action);
+        }
+        ScriptKind::from_key(name)
     }
 
     pub fn from_key(key: &str) -> Option<ScriptKind> {
@@ -341,8 +440,10 @@ impl ScriptKind {
     /// How many positional arguments come before `context`/`callback`.
     pub fn arity(self) -> usize {
         match self {
-            ScriptKind::Login | ScriptKind::ChangePassword => 2,
+            ScriptKind::Login | ScriptKind::ChangePassword | ScriptKind::Rule => 2,
             ScriptKind::ChangeEmail => 3,
+            ScriptKind::Hook(Trigger::CredentialsExchange) => 4,
+            ScriptKind::Hook(_) => 2,
             _ => 1,
         }
     }

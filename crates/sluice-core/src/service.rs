@@ -3,12 +3,12 @@
 //! server, passed explicitly).
 
 use crate::ports::{Clock, Mailer, ScriptChecker, ScriptRunner, Store};
-use crate::tenant::TenantCtx;
+use crate::tenant::CachedTenant;
 use sluice_crypto::password::{Argon2Params, PasswordHasher};
 use sluice_crypto::secretbox::SecretBox;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 
 /// Configuration the domain needs, validated by the binary before it gets here.
 #[derive(Debug, Clone)]
@@ -35,7 +35,10 @@ pub struct Core {
     /// A hash of no one's password: unknown users are checked against it so that they take
     /// as long as known ones.
     pub(crate) dummy_hash: String,
-    pub(crate) tenants: RwLock<HashMap<String, Arc<TenantCtx>>>,
+    pub(crate) tenants: RwLock<HashMap<String, CachedTenant>>,
+    /// Held while a tenant is read into the cache: one load at a time, while requests holding
+    /// a stale copy keep using it.
+    pub(crate) tenant_reload: Mutex<()>,
 }
 
 impl Core {
@@ -61,6 +64,7 @@ impl Core {
             config,
             dummy_hash,
             tenants: RwLock::new(HashMap::new()),
+            tenant_reload: Mutex::new(()),
         })
     }
 

@@ -1,12 +1,35 @@
-//! Tenants at run time: [`TenantCtx`] (id, name, URLs, parsed signing keys), routing a request's
-//! Host header to its tenant, and creating a tenant with its first signing key.
+//! Tenants at run time: [`TenantCtx`] (id, name, URLs, parsed signing keys) and the per-process
+//! cache of them, routing a request's Host header to its tenant, and creating a tenant with its
+//! current and next signing keys.
 
 use crate::error::CoreError;
 use crate::ids;
-use crate::model::{KeyRecord, TenantRecord};
+use crate::model::{KeyState, TenantRecord};
 use crate::service::Core;
 use sluice_crypto::keys::{JwkSet, SigningKey, VerifyingKey};
 use std::sync::Arc;
+
+/// How long (seconds) a loaded tenant is served from the per-process cache before it is read
+/// again, so that a key rotation or revocation done on another node reaches this one.
+///
+/// Stale keys are safe for rotation: the key a rotation promotes was published as the next key
+/// long before (it is in every node's JWKS and verifying keys), so tokens it signs verify on
+/// every node at once; and the key it replaces stays published for 30 days, so tokens a node
+/// still signs with it during this window verify everywhere too.
+pub const TENANT_CACHE_SECONDS: i64 = 60;
+
+/// A cached tenant and when it was loaded (clock seconds).
+pub(crate) struct CachedTenant {
+    ctx: Arc<TenantCtx>,
+    loaded_at: i64,
+}
+
+impl CachedTenant {
+    fn fresh(&self, now: i64) -> bool {
+        // A clock that went backwards counts as stale too.
+        (now - self.loaded_at).abs() < TENANT_CACHE_SECONDS
+    }
+}
 
 /// A loaded tenant: everything a request needs, keys parsed once.
 pub struct TenantCtx {
@@ -18,8 +41,11 @@ pub struct TenantCtx {
     pub issuer: String,
     /// `base_url + "/api/v2/"`.
     pub mgmt_audience: String,
+    /// The current key: signs every token.
     pub signing: Arc<SigningKey>,
+    /// The published keys (current, next, unexpired previous): a token signed by any verifies.
     pub verifying: Vec<VerifyingKey>,
+    /// The published keys, current first.
     pub jwks: JwkSet,
 }
 
@@ -48,10 +74,6 @@ pub fn validate_tenant_name(name: &str) -> Result<(), CoreError> {
             "Invalid tenant name '{name}': use 1-63 lower-case letters, digits and inner dashes"
         )))
     }
-}
-
-fn key_aad(tenant_id: &str, kid: &str) -> Vec<u8> {
-    format!("signing-key:{tenant_id}:{kid}").into_bytes()
 }
 
 impl Core {
@@ -96,11 +118,61 @@ impl Core {
         &self.config.default_tenant
     }
 
-    /// Loads a tenant (cached after the first load).
+    /// A loaded tenant: from the per-process cache while it is younger than
+    /// [`TENANT_CACHE_SECONDS`], otherwise read again. One request at a time (re)loads tenants;
+    /// meanwhile requests with a stale copy keep using it. If reading fails (the database is
+    /// away), the stale copy is kept for another period.
     pub async fn tenant(&self, name: &str) -> Result<Arc<TenantCtx>, CoreError> {
-        if let Some(t) = self.tenants.read().await.get(name) {
-            return Ok(t.clone());
+        let stale = match self.tenant_cached(name).await {
+            Some((ctx, true)) => return Ok(ctx),
+            Some((ctx, false)) => Some(ctx),
+            None => None,
+        };
+        let _loading = match (&stale, self.tenant_reload.try_lock()) {
+            (_, Ok(guard)) => guard,
+            (Some(stale), Err(_)) => return Ok(stale.clone()),
+            (None, Err(_)) => self.tenant_reload.lock().await,
+        };
+        // Another request may have loaded it just before this one took the lock.
+        if let Some((ctx, true)) = self.tenant_cached(name).await {
+            return Ok(ctx);
         }
+        match (self.tenant_load(name).await, stale) {
+            (Ok(ctx), _) => Ok(ctx),
+            (Err(e @ CoreError::NotFound { .. }), _) => {
+                self.tenants.write().await.remove(name);
+                Err(e)
+            }
+            (Err(e), Some(stale)) => {
+                tracing::warn!(tenant = name, error = %e, "tenant reload failed; keeping the loaded keys");
+                if let Some(c) = self.tenants.write().await.get_mut(name) {
+                    c.loaded_at = self.now();
+                }
+                Ok(stale)
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    /// Reads tenant `name` again now, replacing the cached copy: after a key change, this node
+    /// uses the new keys at once. Waits for a load in progress, so that an older read cannot
+    /// replace this one.
+    pub async fn tenant_refresh(&self, name: &str) -> Result<Arc<TenantCtx>, CoreError> {
+        let _loading = self.tenant_reload.lock().await;
+        self.tenant_load(name).await
+    }
+
+    /// The cached copy of tenant `name` and whether it is fresh.
+    async fn tenant_cached(&self, name: &str) -> Option<(Arc<TenantCtx>, bool)> {
+        let now = self.now();
+        let cache = self.tenants.read().await;
+        cache.get(name).map(|c| (c.ctx.clone(), c.fresh(now)))
+    }
+
+    /// Reads tenant `name` from the store (creating its next signing key if it has none) and
+    /// caches it. The caller holds `tenant_reload`.
+    async fn tenant_load(&self, name: &str) -> Result<Arc<TenantCtx>, CoreError> {
+        let loaded_at = self.now();
         let record = self
             .store
             .tenant_fetch_by_name(name)
@@ -110,10 +182,13 @@ impl Core {
                 message: "Unknown tenant.".into(),
             })?;
         let ctx = Arc::new(self.tenant_ctx(&record).await?);
-        self.tenants
-            .write()
-            .await
-            .insert(name.to_string(), ctx.clone());
+        self.tenants.write().await.insert(
+            name.to_string(),
+            CachedTenant {
+                ctx: ctx.clone(),
+                loaded_at,
+            },
+        );
         Ok(ctx)
     }
 
@@ -124,27 +199,7 @@ impl Core {
     }
 
     async fn tenant_ctx(&self, record: &TenantRecord) -> Result<TenantCtx, CoreError> {
-        let keys = self.store.key_list(&record.id).await?;
-        let mut signing = None;
-        let mut verifying = Vec::new();
-        let mut jwks = Vec::new();
-        for k in keys {
-            let der = self
-                .sealer
-                .open(&k.sealed_pkcs8, &key_aad(&record.id, &k.kid))
-                .map_err(|e| {
-                    CoreError::internal(format!("tenant key {} unreadable: {e}", k.kid))
-                })?;
-            let key = SigningKey::from_pkcs8(k.kid.clone(), &der)?;
-            verifying.push(key.verifying_key());
-            jwks.push(key.jwk());
-            if k.state == "current" {
-                signing = Some(Arc::new(key));
-            }
-        }
-        let signing = signing.ok_or_else(|| {
-            CoreError::internal(format!("tenant {} has no current key", record.name))
-        })?;
+        let keys = self.published_keys(&record.id).await?;
         let base_url = self.tenant_base_url(&record.name);
         Ok(TenantCtx {
             id: record.id.clone(),
@@ -152,14 +207,14 @@ impl Core {
             issuer: format!("{base_url}/"),
             mgmt_audience: format!("{base_url}/api/v2/"),
             base_url,
-            signing,
-            verifying,
-            jwks: JwkSet { keys: jwks },
+            signing: keys.signing,
+            verifying: keys.verifying,
+            jwks: keys.jwks,
         })
     }
 
-    /// Creates tenant `name` with a fresh RS256 signing key unless it exists; returns whether
-    /// it was created. Safe to race with another node doing the same.
+    /// Creates tenant `name` with fresh RS256 current and next signing keys unless it exists;
+    /// returns whether it was created. Safe to race with another node doing the same.
     pub async fn tenant_ensure(&self, name: &str) -> Result<bool, CoreError> {
         validate_tenant_name(name)?;
         if self.store.tenant_fetch_by_name(name).await?.is_some() {
@@ -176,20 +231,10 @@ impl Core {
             Err(crate::ports::StoreError::Conflict(_)) => return Ok(false),
             Err(e) => return Err(e.into()),
         }
-        let kid = ids::key_id();
-        let key = SigningKey::generate(kid.clone())?;
-        let sealed = self
-            .sealer
-            .seal(&key.to_pkcs8(), &key_aad(&record.id, &kid));
-        self.store
-            .key_insert(&KeyRecord {
-                tenant_id: record.id.clone(),
-                kid,
-                sealed_pkcs8: sealed,
-                created_at: self.now(),
-                state: "current".into(),
-            })
-            .await?;
+        for state in [KeyState::Current, KeyState::Next] {
+            let key = self.key_new(&record.id, state).await?;
+            self.store.key_insert(&key).await?;
+        }
         Ok(true)
     }
 }
@@ -215,6 +260,31 @@ mod tests {
         for bad in ["", "-acme", "acme-", "Acme", "a.b", "a_b", &"x".repeat(64)] {
             assert!(validate_tenant_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn cached_tenants_go_stale_after_a_minute_or_when_the_clock_goes_back() {
+        let key = SigningKey::generate("k".into()).unwrap();
+        let cached = CachedTenant {
+            ctx: Arc::new(TenantCtx {
+                id: "t".into(),
+                name: "t".into(),
+                base_url: "http://x".into(),
+                issuer: "http://x/".into(),
+                mgmt_audience: "http://x/api/v2/".into(),
+                verifying: vec![key.verifying_key()],
+                jwks: JwkSet {
+                    keys: vec![key.jwk()],
+                },
+                signing: Arc::new(key),
+            }),
+            loaded_at: 1_000,
+        };
+        assert!(cached.fresh(1_000));
+        assert!(cached.fresh(1_000 + TENANT_CACHE_SECONDS - 1));
+        assert!(!cached.fresh(1_000 + TENANT_CACHE_SECONDS));
+        assert!(cached.fresh(1_000 - TENANT_CACHE_SECONDS + 1));
+        assert!(!cached.fresh(1_000 - TENANT_CACHE_SECONDS));
     }
 
     #[test]

@@ -120,7 +120,12 @@ impl Core {
                 .collect(),
             _ => grant.scope.iter().map(String::as_str).collect(),
         };
-        let scope = granted.join(" ");
+        let granted: Vec<String> = granted.iter().map(|s| s.to_string()).collect();
+        // Credentials-exchange Hooks and Actions: extra claims, a replacement scope, or denial.
+        let (extra, new_scope) = self
+            .credentials_exchange(t, &client, audience, &granted)
+            .await?;
+        let scope = new_scope.unwrap_or(granted).join(" ");
         let now = self.now();
         let lifetime = api.body.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
         let mut claims = JsonMap::new();
@@ -132,6 +137,9 @@ impl Core {
         claims.insert("scope".into(), scope.clone().into());
         claims.insert("gty".into(), "client-credentials".into());
         claims.insert("azp".into(), client.client_id.clone().into());
+        for (k, v) in extra {
+            claims.entry(k).or_insert(v);
+        }
         let access_token = self.sign_jwt(t, &claims)?;
         Ok(TokenResponse {
             access_token,

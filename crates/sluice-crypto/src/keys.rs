@@ -40,6 +40,28 @@ pub struct Jwk {
     pub e: String,
 }
 
+impl Jwk {
+    /// The RFC 7638 JWK thumbprint: SHA-256 over the canonical JSON of the required members
+    /// (`{"e":..,"kty":"RSA","n":..}`, lexicographic order, no whitespace). `kid`, `use` and
+    /// `alg` do not enter it.
+    pub fn thumbprint_sha256(&self) -> [u8; 32] {
+        #[derive(Serialize)]
+        struct Canonical<'a> {
+            e: &'a str,
+            kty: &'a str,
+            n: &'a str,
+        }
+        let canonical = Canonical {
+            e: &self.e,
+            kty: &self.kty,
+            n: &self.n,
+        };
+        // Serialising three string fields cannot fail.
+        let json = serde_json::to_vec(&canonical).unwrap_or_default();
+        crate::ct::sha256(&json)
+    }
+}
+
 /// A JWK Set document (`/.well-known/jwks.json`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JwkSet {
@@ -315,6 +337,28 @@ mod tests {
                 "{j:?}"
             );
         }
+    }
+
+    #[test]
+    fn thumbprint_matches_rfc7638_example() {
+        let jwk = Jwk {
+            kty: "RSA".into(),
+            use_: "sig".into(),
+            alg: "RS256".into(),
+            kid: "2011-04-29".into(),
+            n: concat!(
+                "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_B",
+                "JECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FD",
+                "W2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vM",
+                "QFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+            )
+            .into(),
+            e: "AQAB".into(),
+        };
+        assert_eq!(
+            url_encode(&jwk.thumbprint_sha256()),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]

@@ -146,6 +146,19 @@ pub fn de_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error>
     }
 }
 
+/// Parses an optional "true"/"false" query value (absent: no filter).
+pub fn de_opt_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let s: Option<String> = serde::Deserialize::deserialize(d)?;
+    match s.as_deref() {
+        None | Some("") => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(o) => Err(serde::de::Error::custom(format!(
+            "expected true or false, got '{o}'"
+        ))),
+    }
+}
+
 /// Parses an optional integer query value.
 pub fn de_opt_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let s: Option<String> = serde::Deserialize::deserialize(d)?;

@@ -41,6 +41,8 @@ pub fn document() -> Value {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
         }
         let ok = match r.method {
+            "POST" if r.path.ends_with("/deploy") => "202",
+            "PATCH" if r.path.ends_with("/secrets") => "201",
             "POST" if !r.path.ends_with("rotate-secret") => "201",
             "DELETE" => "204",
             _ => "200",

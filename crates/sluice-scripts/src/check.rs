@@ -50,7 +50,12 @@ impl SyntaxChecker {
             message: m,
             line: None,
         };
-        let text = CString::new(format!("({source}\n)"))
+        // Rules, hooks and actions are checked in the form the runtime compiles them.
+        let adapted = match sluice_core::ports::ScriptKind::from_script_name(script_name) {
+            Some(kind) => crate::adapt::adapt(kind, source),
+            None => std::borrow::Cow::Borrowed(source),
+        };
+        let text = CString::new(format!("({adapted}\n)"))
             .map_err(|_| engine("the script contains a NUL character".into()))?;
         let filename = CString::new(format!("{script_name}.js"))
             .map_err(|_| engine("invalid script name".into()))?;

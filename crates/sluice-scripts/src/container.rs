@@ -338,7 +338,7 @@ impl Container {
             return p.clone().restore(ctx).map_err(|e| engine_failure(ctx, e));
         }
         // No newline after "(": line numbers in errors are the script's own.
-        let text = format!("({}\n)", req.source);
+        let text = format!("({}\n)", crate::adapt::adapt(req.kind, &req.source));
         let filename = format!("{}.js", req.kind.key());
         let v: Value = ctx
             .eval_with_options(text, eval_options(&filename))

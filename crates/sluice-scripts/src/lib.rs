@@ -10,6 +10,7 @@
 //! - [`limits`]: the limits every invocation runs under.
 //! - [`modules`]: the host modules behind `require` (native Rust behind npm-shaped facades).
 
+pub mod adapt;
 pub mod check;
 pub mod container;
 pub mod egress;

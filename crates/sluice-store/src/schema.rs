@@ -41,6 +41,16 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX artifacts_expiry ON artifacts (expires_at)",
         ],
     ),
+    (
+        5,
+        &[
+            // Key rotation: when a key signed, and when it was revoked.
+            "ALTER TABLE signing_keys ADD COLUMN current_since BIGINT",
+            "ALTER TABLE signing_keys ADD COLUMN current_until BIGINT",
+            "ALTER TABLE signing_keys ADD COLUMN revoked_at BIGINT",
+            "UPDATE signing_keys SET current_since = created_at WHERE state = 'current'",
+        ],
+    ),
 ];
 
 const LOCK_ID: i64 = 0x51_u64 as i64 * 1_000_003;

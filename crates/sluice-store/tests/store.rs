@@ -2,7 +2,7 @@
 //! reference deletes, idempotent migrations and error mapping.
 
 use serde_json::json;
-use sluice_core::model::{Doc, DocKind, KeyRecord, TenantRecord, UserOrigin, UserRecord};
+use sluice_core::model::{Doc, DocKind, KeyRecord, KeyState, TenantRecord, UserOrigin, UserRecord};
 use sluice_core::ports::{DocStore, Page, Store, StoreError, TenantStore, UserFilter, UserStore};
 use sluice_store::SqlStore;
 use sluice_store::testdb::TestDatabase;
@@ -296,7 +296,10 @@ async fn tenants_and_migrations(backend: &str) {
         kid: "k1".into(),
         sealed_pkcs8: "v1.x".into(),
         created_at: 5,
-        state: "current".into(),
+        state: KeyState::Current,
+        current_since: Some(5),
+        current_until: None,
+        revoked_at: None,
     })
     .await
     .unwrap();

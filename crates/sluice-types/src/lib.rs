@@ -8,8 +8,10 @@ pub mod client;
 pub mod client_grant;
 pub mod connection;
 pub mod error;
+pub mod extend;
 pub mod patch;
 pub mod resource_server;
+pub mod signing_key;
 pub mod token;
 pub mod user;
 
@@ -18,6 +20,7 @@ pub use client_grant::{ClientGrant, ClientGrantCreate, ClientGrantPatch};
 pub use connection::{Connection, ConnectionBody, ConnectionOptions};
 pub use error::{MgmtErrorBody, OAuthErrorBody};
 pub use resource_server::{ResourceServer, ResourceServerBody, ResourceServerScope};
+pub use signing_key::{SigningKey, SigningKeyRef};
 pub use token::TokenResponse;
 pub use user::{Identity, User, UserCreate, UserPatch};
 

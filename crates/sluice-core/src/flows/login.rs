@@ -134,6 +134,19 @@ impl Core {
                 configuration: self.connection_configuration(t, conn)?,
             })
             .await;
+        self.log_script_run(t, &format!("{} script", kind.key()), Some(conn), &out)
+            .await;
+        Ok(out.result)
+    }
+
+    /// Records a script run (outcome, console, warnings, timing) as a `script` tenant event.
+    pub(crate) async fn log_script_run(
+        &self,
+        t: &TenantCtx,
+        label: &str,
+        conn: Option<&Connection>,
+        out: &crate::ports::ScriptOutcome,
+    ) {
         let outcome = match &out.result {
             Ok(_) => serde_json::json!({"ok": true}),
             Err(f) => serde_json::json!({"ok": false, "error": format!("{f:?}")}),
@@ -148,18 +161,17 @@ impl Core {
             crate::logs::LogEvent {
                 log_type: "script",
                 description: format!(
-                    "{} script {}",
-                    kind.key(),
+                    "{label} {}",
                     if out.result.is_ok() {
                         "succeeded"
                     } else {
                         "failed"
                     }
                 ),
-                connection: conn.body.name.clone(),
-                connection_id: Some(conn.id.clone()),
+                connection: conn.and_then(|c| c.body.name.clone()),
+                connection_id: conn.map(|c| c.id.clone()),
                 details: Some(serde_json::json!({
-                    "script": kind.key(),
+                    "script": label,
                     "outcome": outcome,
                     "console": console,
                     "warnings": out.warnings,
@@ -169,7 +181,6 @@ impl Core {
             },
         )
         .await;
-        Ok(out.result)
     }
 
     /// Authenticates a user against a database connection (see the module docs) and records

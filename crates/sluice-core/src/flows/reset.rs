@@ -246,6 +246,18 @@ impl Core {
             }
         }
         outcome?;
+        if let Some(rec) = self
+            .user_find_local(t, &ticket.connection, &ticket.email)
+            .await?
+        {
+            self.notify_extensions(
+                t,
+                crate::ports::Trigger::PostChangePassword,
+                &rec.profile,
+                &ticket.connection,
+            )
+            .await;
+        }
         self.store.attempt_unblock(&t.id, &ticket.email).await?;
         Ok(())
     }

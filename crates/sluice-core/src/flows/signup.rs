@@ -9,7 +9,7 @@
 
 use super::profile;
 use crate::error::CoreError;
-use crate::ports::{ScriptFailure, ScriptKind};
+use crate::ports::{ScriptFailure, ScriptKind, Trigger};
 use crate::service::Core;
 use crate::tenant::TenantCtx;
 use crate::users::{is_custom, is_import};
@@ -281,8 +281,27 @@ impl Core {
                 "user_metadata holds at most 10 string properties (names up to 100, values up to 500 characters)",
             ));
         }
+        // Pre-user-registration Hooks and Actions may add metadata or deny the signup.
+        let (extra_um, extra_am) = self
+            .pre_user_registration(
+                t,
+                serde_json::json!({
+                    "email": b.email, "username": b.username, "user_metadata": b.user_metadata,
+                    "tenant": t.name,
+                }),
+                &name,
+                Some(&client_id),
+            )
+            .await?;
+        let mut user_metadata = b.user_metadata;
+        if !extra_um.is_empty() {
+            user_metadata
+                .get_or_insert_with(Default::default)
+                .extend(extra_um);
+        }
+        let app_metadata = (!extra_am.is_empty()).then_some(extra_am);
         let create = UserCreate {
-            connection: name,
+            connection: name.clone(),
             email: b.email,
             password: b.password,
             username: b.username,
@@ -292,10 +311,15 @@ impl Core {
             nickname: b.nickname,
             picture: b.picture,
             phone_number: b.phone_number,
-            user_metadata: b.user_metadata,
+            user_metadata,
+            app_metadata,
             ..Default::default()
         };
-        self.user_create_in(t, &conn, create, Some(&client_id))
-            .await
+        let user = self
+            .user_create_in(t, &conn, create, Some(&client_id))
+            .await?;
+        self.notify_extensions(t, Trigger::PostUserRegistration, &user, &name)
+            .await;
+        Ok(user)
     }
 }

@@ -3,7 +3,10 @@
 //! URI and, when the request had a PKCE challenge, the verifier. A code presented twice
 //! revokes the refresh tokens it produced.
 
+use crate::clients::StoredClient;
 use crate::error::CoreError;
+use crate::extend::run::{LoginExtras, PostLogin};
+use crate::model::UserRecord;
 use crate::oidc::authorize::{AuthorizeRequest, pkce_verifies};
 use crate::oidc::issue::UserTokens;
 use crate::oidc::refresh::{RefreshGrantState, artifact_key};
@@ -24,6 +27,9 @@ struct Stored {
     auth_time: i64,
     session_id: Option<String>,
     connection: String,
+    /// Claims Rules and Actions added at login.
+    #[serde(default)]
+    extras: LoginExtras,
 }
 
 fn invalid_code() -> CoreError {
@@ -40,6 +46,7 @@ pub struct AuthorizeResponse {
 
 impl Core {
     /// Issues a code for `user` and returns where to send the browser.
+    #[allow(clippy::too_many_arguments)]
     pub async fn code_issue(
         &self,
         t: &TenantCtx,
@@ -48,6 +55,7 @@ impl Core {
         auth_time: i64,
         session_id: Option<&str>,
         connection: &str,
+        extras: LoginExtras,
     ) -> Result<AuthorizeResponse, CoreError> {
         let code = random::random_token(32);
         let now = self.now();
@@ -56,6 +64,7 @@ impl Core {
             auth_time,
             session_id: session_id.map(str::to_string),
             connection: connection.to_string(),
+            extras,
         };
         self.store
             .artifact_insert(&Artifact {
@@ -80,6 +89,66 @@ impl Core {
             response_mode: request.response_mode.clone(),
             params,
         })
+    }
+
+    /// Rules and post-login Actions for a browser sign-in. A denial or failure is an error
+    /// for the application (`Err` holds where to send the browser).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn authorize_post_login(
+        &self,
+        t: &TenantCtx,
+        request: &AuthorizeRequest,
+        client: &StoredClient,
+        user: &mut UserRecord,
+        connection: &str,
+        session_id: Option<&str>,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<Result<LoginExtras, AuthorizeResponse>, CoreError> {
+        let mut query = sluice_types::JsonMap::new();
+        query.insert("client_id".into(), request.client_id.clone().into());
+        query.insert("redirect_uri".into(), request.redirect_uri.clone().into());
+        query.insert("scope".into(), request.scope.clone().into());
+        if let Some(a) = &request.audience {
+            query.insert("audience".into(), a.clone().into());
+        }
+        let r = self
+            .post_login(
+                t,
+                user,
+                PostLogin {
+                    client,
+                    connection,
+                    protocol: "oidc-basic-profile",
+                    ip,
+                    user_agent,
+                    query,
+                    scope: &request.scope,
+                    audience: request.audience.as_deref(),
+                    session_id,
+                },
+            )
+            .await;
+        match r {
+            Ok(extras) => Ok(Ok(extras)),
+            Err(CoreError::OAuth {
+                error, description, ..
+            }) => {
+                let mut params = vec![
+                    ("error".to_string(), error.to_string()),
+                    ("error_description".to_string(), description),
+                ];
+                if let Some(s) = &request.state {
+                    params.push(("state".into(), s.clone()));
+                }
+                Ok(Err(AuthorizeResponse {
+                    redirect_uri: request.redirect_uri.clone(),
+                    response_mode: request.response_mode.clone(),
+                    params,
+                }))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// `grant_type=authorization_code`.
@@ -173,6 +242,7 @@ impl Core {
                     family: a.family.clone(),
                     absolute_expiry: None,
                 }),
+                extras: Some(&stored.extras),
             },
         )
         .await

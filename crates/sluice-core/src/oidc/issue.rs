@@ -5,6 +5,7 @@
 
 use crate::clients::StoredClient;
 use crate::error::CoreError;
+use crate::extend::run::LoginExtras;
 use crate::oidc::refresh::RefreshGrantState;
 use crate::resource_servers::DEFAULT_TOKEN_LIFETIME;
 use crate::service::Core;
@@ -44,6 +45,8 @@ pub struct UserTokens<'a> {
     pub connection: &'a str,
     /// Continue a refresh-token family (and its absolute expiry) instead of starting one.
     pub family: Option<RefreshGrantState>,
+    /// Custom claims from Rules and Actions.
+    pub extras: Option<&'a LoginExtras>,
 }
 
 /// The requested scopes the client may have: identity scopes and the API's own scopes.
@@ -123,6 +126,11 @@ impl Core {
             at.insert("gty".into(), g.into());
         }
         at.insert("azp".into(), client_id.clone().into());
+        if let Some(x) = r.extras {
+            for (k, v) in &x.access_token {
+                at.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
         let access_token = self.sign_jwt(t, &at)?;
         let id_token = if granted.contains(&"openid") {
             let id_lifetime = r
@@ -147,6 +155,11 @@ impl Core {
             }
             if let Some(sid) = r.session_id {
                 c.insert("sid".into(), sid.into());
+            }
+            if let Some(x) = r.extras {
+                for (k, v) in &x.id_token {
+                    c.entry(k.clone()).or_insert_with(|| v.clone());
+                }
             }
             Some(self.sign_jwt(t, &c)?)
         } else {

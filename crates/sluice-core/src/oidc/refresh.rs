@@ -205,6 +205,24 @@ impl Core {
             ),
             None => None,
         };
+        let mut user = user;
+        let extras = self
+            .post_login(
+                t,
+                &mut user,
+                crate::extend::run::PostLogin {
+                    client: &client,
+                    connection: &stored.body.connection,
+                    protocol: "oauth2-refresh-token",
+                    ip: None,
+                    user_agent: None,
+                    query: Default::default(),
+                    scope: &scope,
+                    audience: stored.body.audience.as_deref(),
+                    session_id: stored.body.session_id.as_deref(),
+                },
+            )
+            .await?;
         let mut tokens = self
             .issue_user_tokens(
                 t,
@@ -226,6 +244,7 @@ impl Core {
                     } else {
                         None
                     },
+                    extras: Some(&extras),
                 },
             )
             .await?;

@@ -4,13 +4,13 @@
 //! default 72) without use, at logout, or when its user is deleted or blocked.
 
 use crate::error::CoreError;
+use crate::model::UserRecord;
 use crate::oidc::refresh::artifact_key;
 use crate::ports::{Artifact, ArtifactKind};
 use crate::service::Core;
 use crate::tenant::TenantCtx;
 use serde::{Deserialize, Serialize};
 use sluice_crypto::random;
-use sluice_types::User;
 
 const DEFAULT_LIFETIME_HOURS: i64 = 168;
 const DEFAULT_IDLE_HOURS: i64 = 72;
@@ -20,7 +20,7 @@ const DEFAULT_IDLE_HOURS: i64 = 72;
 pub struct Session {
     /// The session id (`sid` claim); not the cookie.
     pub id: String,
-    pub user: User,
+    pub user: UserRecord,
     pub auth_time: i64,
     pub connection: String,
 }
@@ -53,7 +53,7 @@ impl Core {
     pub async fn session_create(
         &self,
         t: &TenantCtx,
-        user: &User,
+        user: &UserRecord,
         connection: &str,
     ) -> Result<(String, Session), CoreError> {
         let (life, idle) = self.session_lifetimes(t).await?;
@@ -72,7 +72,7 @@ impl Core {
                 kind: ArtifactKind::Session,
                 key: artifact_key(&cookie),
                 family: sid.clone(),
-                user_id: Some(user.user_id.clone()),
+                user_id: Some(user.profile.user_id.clone()),
                 client_id: None,
                 body: crate::model::to_body(&stored)?,
                 created_at: now,
@@ -109,7 +109,7 @@ impl Core {
         let stored: Stored = crate::model::from_body(a.body.clone())?;
         let user_id = a.user_id.clone().unwrap_or_default();
         let user = match self.store.user_fetch(&t.id, &user_id).await? {
-            Some(u) if !u.profile.blocked.unwrap_or(false) => u.profile,
+            Some(u) if !u.profile.blocked.unwrap_or(false) => u,
             _ => {
                 self.store
                     .artifact_delete(&t.id, ArtifactKind::Session, &a.key)

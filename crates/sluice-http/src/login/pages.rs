@@ -4,7 +4,7 @@
 //! application with a code.
 
 use super::cookies;
-use super::render::{brand, user_message};
+use super::render::{allow_form_redirect, brand, user_message};
 use crate::AppState;
 use crate::extract::{ClientIp, Tenant};
 use crate::oidc::authorize::to_application;
@@ -15,9 +15,10 @@ use axum::response::Response;
 use minijinja::context;
 use sluice_core::flows::login::LoginRequest;
 use sluice_core::flows::signup::SignupBody;
+use sluice_core::model::UserRecord;
 use sluice_core::oidc::transaction::LoginTransaction;
 use sluice_core::{CoreError, TenantCtx};
-use sluice_types::{Connection, User};
+use sluice_types::Connection;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -132,7 +133,7 @@ async fn render_login(
 ) -> Response {
     let brand = brand(&s.core, t).await;
     let by_username = requires_username(conn);
-    s.pages.render(
+    let page = s.pages.render(
         status,
         "login.html",
         context! {
@@ -144,7 +145,8 @@ async fn render_login(
             identifier_type => if by_username { "text" } else { "email" },
             signup_allowed => signup_allowed(conn),
         },
-    )
+    );
+    allow_form_redirect(page, &txn.request.redirect_uri)
 }
 
 pub async fn login_page(
@@ -176,25 +178,55 @@ pub async fn login_page(
     .await
 }
 
-/// The user authenticated: start the session, end the transaction, back to the application.
+/// The user authenticated: Rules and Actions, then the session and a code, back to the
+/// application (or the denial, back to the application too).
+#[allow(clippy::too_many_arguments)]
 async fn signed_in(
     s: &AppState,
     t: &Arc<TenantCtx>,
     state: &str,
     txn: &LoginTransaction,
-    user: &User,
+    mut user: UserRecord,
     connection: &str,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
 ) -> Result<Response, CoreError> {
-    let (cookie, session) = s.core.session_create(t, user, connection).await?;
+    let client = s
+        .core
+        .client_fetch(t, &txn.request.client_id)
+        .await?
+        .ok_or_else(sluice_core::oidc::transaction::invalid_transaction)?;
+    let extras = match s
+        .core
+        .authorize_post_login(
+            t,
+            &txn.request,
+            &client,
+            &mut user,
+            connection,
+            None,
+            ip,
+            user_agent,
+        )
+        .await?
+    {
+        Ok(x) => x,
+        Err(denied) => {
+            s.core.transaction_end(t, state).await?;
+            return Ok(to_application(&s.pages, &denied));
+        }
+    };
+    let (cookie, session) = s.core.session_create(t, &user, connection).await?;
     let to = s
         .core
         .code_issue(
             t,
             &txn.request,
-            user,
+            &user.profile,
             session.auth_time,
             Some(&session.id),
             connection,
+            extras,
         )
         .await?;
     s.core.transaction_end(t, state).await?;
@@ -204,6 +236,12 @@ async fn signed_in(
         cookies::set(t, cookies::SESSION, &cookie, Some(7 * 86_400)),
     );
     Ok(r)
+}
+
+fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
 }
 
 pub async fn login_submit(
@@ -247,7 +285,19 @@ pub async fn login_submit(
             .await
     };
     let result = match outcome {
-        Ok(o) => signed_in(&s, &t, &state, &txn, &o.user.profile, &name).await,
+        Ok(o) => {
+            signed_in(
+                &s,
+                &t,
+                &state,
+                &txn,
+                o.user,
+                &name,
+                ip.as_deref(),
+                user_agent(&headers),
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -284,7 +334,7 @@ async fn render_signup(
 ) -> Response {
     let brand = brand(&s.core, t).await;
     let field = |k: &str| f.get(k).cloned().unwrap_or_default();
-    s.pages.render(
+    let page = s.pages.render(
         status,
         "signup.html",
         context! {
@@ -296,7 +346,8 @@ async fn render_signup(
             requires_username => requires_username(conn),
             policy => policy_text(conn),
         },
-    )
+    );
+    allow_form_redirect(page, &txn.request.redirect_uri)
 }
 
 pub async fn signup_page(
@@ -336,6 +387,7 @@ pub async fn signup_page(
 pub async fn signup_submit(
     State(s): State<AppState>,
     Tenant(t): Tenant,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
@@ -376,7 +428,23 @@ pub async fn signup_submit(
         )
         .await;
     let result = match created {
-        Ok(user) => signed_in(&s, &t, &state, &txn, &user, &name).await,
+        Ok(user) => match s.core.store.user_fetch(&t.id, &user.user_id).await {
+            Ok(Some(rec)) => {
+                signed_in(
+                    &s,
+                    &t,
+                    &state,
+                    &txn,
+                    rec,
+                    &name,
+                    ip.as_deref(),
+                    user_agent(&headers),
+                )
+                .await
+            }
+            Ok(None) => Err(CoreError::internal("the new user vanished")),
+            Err(e) => Err(e.into()),
+        },
         Err(e) => Err(e),
     };
     match result {

@@ -3,11 +3,15 @@
 //! an operation the other has. Authorization is checked in sluice-core, first thing in each
 //! operation; `scope` here documents it.
 
+pub mod actions;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod hooks;
 pub mod logs;
 pub mod resource_servers;
+pub mod rules;
+pub mod signing_keys;
 pub mod tenant_settings;
 pub mod user_blocks;
 pub mod users;
@@ -311,6 +315,246 @@ pub const ROUTES: &[Route] = &[
         "user-blocks",
         "Unblock a user",
         delete(user_blocks::remove)
+    ),
+    route!(
+        "GET",
+        "/api/v2/keys/signing",
+        ["read:signing_keys"],
+        "keys",
+        "List the application signing keys",
+        get(signing_keys::list)
+    ),
+    route!(
+        "GET",
+        "/api/v2/keys/signing/{kid}",
+        ["read:signing_keys"],
+        "keys",
+        "Get an application signing key",
+        get(signing_keys::get)
+    ),
+    route!(
+        "POST",
+        "/api/v2/keys/signing/rotate",
+        ["create:signing_keys"],
+        "keys",
+        "Rotate the application signing key",
+        post(signing_keys::rotate)
+    ),
+    route!(
+        "PUT",
+        "/api/v2/keys/signing/{kid}/revoke",
+        ["update:signing_keys"],
+        "keys",
+        "Revoke a previous application signing key",
+        put(signing_keys::revoke)
+    ),
+    route!(
+        "GET",
+        "/api/v2/rules",
+        ["read:rules"],
+        "rules",
+        "List rules",
+        get(rules::list)
+    ),
+    route!(
+        "POST",
+        "/api/v2/rules",
+        ["create:rules"],
+        "rules",
+        "Create a rule",
+        post(rules::create)
+    ),
+    route!(
+        "GET",
+        "/api/v2/rules/{id}",
+        ["read:rules"],
+        "rules",
+        "Get a rule",
+        get(rules::get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v2/rules/{id}",
+        ["update:rules"],
+        "rules",
+        "Update a rule",
+        patch(rules::update)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/rules/{id}",
+        ["delete:rules"],
+        "rules",
+        "Delete a rule",
+        delete(rules::remove)
+    ),
+    route!(
+        "GET",
+        "/api/v2/rules-configs",
+        ["read:rules_configs"],
+        "rules-configs",
+        "List rules configuration keys",
+        get(rules::config_list)
+    ),
+    route!(
+        "PUT",
+        "/api/v2/rules-configs/{key}",
+        ["update:rules_configs"],
+        "rules-configs",
+        "Set a rules configuration value",
+        put(rules::config_set)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/rules-configs/{key}",
+        ["delete:rules_configs"],
+        "rules-configs",
+        "Delete a rules configuration value",
+        delete(rules::config_remove)
+    ),
+    route!(
+        "GET",
+        "/api/v2/hooks",
+        ["read:hooks"],
+        "hooks",
+        "List hooks",
+        get(hooks::list)
+    ),
+    route!(
+        "POST",
+        "/api/v2/hooks",
+        ["create:hooks"],
+        "hooks",
+        "Create a hook",
+        post(hooks::create)
+    ),
+    route!(
+        "GET",
+        "/api/v2/hooks/{id}",
+        ["read:hooks"],
+        "hooks",
+        "Get a hook",
+        get(hooks::get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v2/hooks/{id}",
+        ["update:hooks"],
+        "hooks",
+        "Update a hook",
+        patch(hooks::update)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/hooks/{id}",
+        ["delete:hooks"],
+        "hooks",
+        "Delete a hook",
+        delete(hooks::remove)
+    ),
+    route!(
+        "GET",
+        "/api/v2/hooks/{id}/secrets",
+        ["read:hooks"],
+        "hooks",
+        "Get a hook's secret names",
+        get(hooks::secrets_get)
+    ),
+    route!(
+        "POST",
+        "/api/v2/hooks/{id}/secrets",
+        ["create:hooks"],
+        "hooks",
+        "Add hook secrets",
+        post(hooks::secrets_add)
+    ),
+    route!(
+        "PATCH",
+        "/api/v2/hooks/{id}/secrets",
+        ["update:hooks"],
+        "hooks",
+        "Update hook secrets",
+        patch(hooks::secrets_update)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/hooks/{id}/secrets",
+        ["delete:hooks"],
+        "hooks",
+        "Delete hook secrets",
+        delete(hooks::secrets_remove)
+    ),
+    route!(
+        "GET",
+        "/api/v2/actions/actions",
+        ["read:actions"],
+        "actions",
+        "List actions",
+        get(actions::list)
+    ),
+    route!(
+        "POST",
+        "/api/v2/actions/actions",
+        ["create:actions"],
+        "actions",
+        "Create an action",
+        post(actions::create)
+    ),
+    route!(
+        "GET",
+        "/api/v2/actions/actions/{id}",
+        ["read:actions"],
+        "actions",
+        "Get an action",
+        get(actions::get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v2/actions/actions/{id}",
+        ["update:actions"],
+        "actions",
+        "Update an action",
+        patch(actions::update)
+    ),
+    route!(
+        "DELETE",
+        "/api/v2/actions/actions/{id}",
+        ["delete:actions"],
+        "actions",
+        "Delete an action",
+        delete(actions::remove)
+    ),
+    route!(
+        "POST",
+        "/api/v2/actions/actions/{id}/deploy",
+        ["create:actions"],
+        "actions",
+        "Deploy an action",
+        post(actions::deploy)
+    ),
+    route!(
+        "GET",
+        "/api/v2/actions/triggers",
+        ["read:actions"],
+        "actions",
+        "List action triggers",
+        get(actions::triggers)
+    ),
+    route!(
+        "GET",
+        "/api/v2/actions/triggers/{triggerId}/bindings",
+        ["read:actions"],
+        "actions",
+        "Get a trigger's bindings",
+        get(actions::bindings_get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v2/actions/triggers/{triggerId}/bindings",
+        ["update:actions"],
+        "actions",
+        "Replace a trigger's bindings",
+        patch(actions::bindings_update)
     ),
 ];
 

@@ -4,14 +4,17 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::Tenant;
+use crate::extract::{ClientIp, Tenant};
 use crate::login::{Pages, cookies, render::user_message};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
-use sluice_core::oidc::authorize::{AuthorizeError, AuthorizeParams};
+use sluice_core::clients::StoredClient;
+use sluice_core::oidc::authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest};
 use sluice_core::oidc::code::AuthorizeResponse;
+use sluice_core::oidc::session::Session;
+use sluice_core::{CoreError, TenantCtx};
 
 /// A redirect (302) without caching.
 pub fn redirect(to: &str) -> Response {
@@ -61,9 +64,56 @@ fn params_of(uri: &Uri) -> AuthorizeParams {
     serde_json::from_value(serde_json::Value::Object(map)).unwrap_or_default()
 }
 
+/// Answers from a live SSO session: Rules and Actions run again (as in Auth0), then a code.
+async fn sso(
+    s: &AppState,
+    t: &TenantCtx,
+    req: &AuthorizeRequest,
+    client: &StoredClient,
+    session: Session,
+    ip: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Response, CoreError> {
+    let mut user = session.user;
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let extras = match s
+        .core
+        .authorize_post_login(
+            t,
+            req,
+            client,
+            &mut user,
+            &session.connection,
+            Some(&session.id),
+            ip,
+            ua,
+        )
+        .await?
+    {
+        Ok(x) => x,
+        Err(denied) => return Ok(to_application(&s.pages, &denied)),
+    };
+    let to = s
+        .core
+        .code_issue(
+            t,
+            req,
+            &user.profile,
+            session.auth_time,
+            Some(&session.id),
+            &session.connection,
+            extras,
+        )
+        .await?;
+    Ok(to_application(&s.pages, &to))
+}
+
 pub async fn authorize(
     State(s): State<AppState>,
     Tenant(t): Tenant,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -135,21 +185,11 @@ pub async fn authorize(
                     .await
                     .is_ok();
                 if conn_ok {
-                    match s
-                        .core
-                        .code_issue(
-                            &t,
-                            &req,
-                            &session.user,
-                            session.auth_time,
-                            Some(&session.id),
-                            &session.connection,
-                        )
-                        .await
+                    return match sso(&s, &t, &req, &client, session, ip.as_deref(), &headers).await
                     {
-                        Ok(to) => return to_application(&s.pages, &to),
-                        Err(e) => return ApiError(e).into_response(),
-                    }
+                        Ok(r) => r,
+                        Err(e) => ApiError(e).into_response(),
+                    };
                 }
             }
             Ok(_) => {}

@@ -230,7 +230,8 @@ async function errors(browser) {
     await page.getByRole('alert').getAttribute('id'),
     'the field points at the error',
   );
-  await expectFocused(email, 'the email field');
+  // The identifier is kept, so the user continues at the password.
+  await expectFocused(password, 'the password field');
   await shot(page, 'login-error');
   await phoneShot(page, 'login-error');
 

@@ -255,6 +255,25 @@ impl Core {
     }
 
     /// Loads a stored client (no authorization: for the token endpoint and internal use).
+    /// Whether a browser origin may call the Authentication API cross-origin: it is one of
+    /// some client's `web_origins` or `allowed_origins` (the CORS preflight names no client).
+    pub async fn cors_origin_allowed(
+        &self,
+        t: &TenantCtx,
+        origin: &str,
+    ) -> Result<bool, CoreError> {
+        let origin = origin.trim_end_matches('/');
+        let clients: Vec<StoredClient> = self.docs_all(t, DocKind::Client).await?;
+        Ok(clients.iter().any(|c| {
+            c.body
+                .web_origins
+                .iter()
+                .chain(c.body.allowed_origins.iter())
+                .flatten()
+                .any(|o| o.trim_end_matches('/') == origin)
+        }))
+    }
+
     pub async fn client_fetch(
         &self,
         t: &TenantCtx,

@@ -42,6 +42,22 @@ fn signup_error(e: CoreError) -> Response {
             code.to_string(),
             message,
         ),
+        // A script or store failure: the Authentication API's shape, a generic description;
+        // the detail goes to the log only.
+        other @ (CoreError::Internal { .. } | CoreError::Unavailable { .. }) => {
+            tracing::error!(error = %other, "signup failed");
+            let status = if matches!(other, CoreError::Unavailable { .. }) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            (
+                status,
+                "Error",
+                "internal_error".into(),
+                "Something went wrong while creating the user. Please try again later.".into(),
+            )
+        }
         other => return ApiError(other).into_response(),
     };
     (status, Json(serde_json::json!({"name": name, "code": code, "description": description, "statusCode": status.as_u16()}))).into_response()

@@ -4,6 +4,7 @@
 //! `/api/v2/openapi.json`). Handlers are thin: they extract the tenant (from the Host header),
 //! the caller and the body, call sluice-core, and map `CoreError` to HTTP once ([`error`]).
 
+pub mod cors;
 pub mod dbconnections;
 pub mod error;
 pub mod extract;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .fallback(error::not_found_fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track_metrics))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

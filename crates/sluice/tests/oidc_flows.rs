@@ -571,3 +571,60 @@ async fn discovery_describes_the_endpoints_that_exist() {
     }
     assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_registered_web_origins_may_call_the_token_endpoint_from_a_browser() {
+    let s = TestServer::start("sqlite").await;
+    let tok = s.mgmt_token().await;
+    let (st, _) = s
+        .call(
+            "POST",
+            "/api/v2/clients",
+            Some(&tok),
+            Some(
+                json!({"name": "spa", "app_type": "spa", "token_endpoint_auth_method": "none",
+                        "callbacks": [CALLBACK], "web_origins": ["https://app.example.com"]}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, format!("{}/oauth/token", s.url))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let ok = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(ok.status(), 204);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    // A real (failing) token request from the allowed origin is readable by the SPA.
+    let r = http
+        .post(format!("{}/oauth/token", s.url))
+        .header("origin", "https://app.example.com")
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "nope"),
+            ("code", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    // Discovery and keys are public.
+    let d = http
+        .get(format!("{}/.well-known/jwks.json", s.url))
+        .header("origin", "https://anyone.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.headers()["access-control-allow-origin"], "*");
+}

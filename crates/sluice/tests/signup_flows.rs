@@ -261,3 +261,24 @@ sluice_store::both_backends!(
     legacy_mode_email_and_password_changes_run_their_scripts,
     legacy_account_changes
 );
+
+/// A legacy store failing during signup gives the Authentication API's error shape with a
+/// generic description; nothing of the script or the database leaks.
+#[tokio::test]
+async fn a_failing_legacy_store_fails_signup_in_the_authentication_api_shape() {
+    let legacy = Legacy::new(&[]).await;
+    let s = TestServer::start("sqlite").await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "legacy-db", scripts(&legacy, false)).await;
+    legacy.break_store().await;
+    let (st, e) = signup(&s, &app.0, "legacy-db", "dan@example.com", "dan-pw").await;
+    assert_eq!(st, 500, "{e}");
+    assert_eq!(e["name"], "Error");
+    assert_eq!(e["code"], "internal_error");
+    assert_eq!(e["statusCode"], 500);
+    let text = e.to_string();
+    assert!(
+        !text.contains("relation") && !text.contains(&legacy.schema),
+        "{text}"
+    );
+}

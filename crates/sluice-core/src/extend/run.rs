@@ -113,8 +113,14 @@ impl Core {
                 configuration,
             })
             .await;
-        self.log_script_run(t, &format!("{} '{}'", kind.key(), r.name), None, &out)
-            .await;
+        self.log_script_run(
+            t,
+            kind.key(),
+            &format!("{} '{}'", kind.key(), r.name),
+            None,
+            &out,
+        )
+        .await;
         out.result
     }
 

@@ -134,8 +134,14 @@ impl Core {
                 configuration: self.connection_configuration(t, conn)?,
             })
             .await;
-        self.log_script_run(t, &format!("{} script", kind.key()), Some(conn), &out)
-            .await;
+        self.log_script_run(
+            t,
+            kind.key(),
+            &format!("{} script", kind.key()),
+            Some(conn),
+            &out,
+        )
+        .await;
         Ok(out.result)
     }
 
@@ -143,6 +149,7 @@ impl Core {
     pub(crate) async fn log_script_run(
         &self,
         t: &TenantCtx,
+        script: &str,
         label: &str,
         conn: Option<&Connection>,
         out: &crate::ports::ScriptOutcome,
@@ -171,7 +178,7 @@ impl Core {
                 connection: conn.and_then(|c| c.body.name.clone()),
                 connection_id: conn.map(|c| c.id.clone()),
                 details: Some(serde_json::json!({
-                    "script": label,
+                    "script": script,
                     "outcome": outcome,
                     "console": console,
                     "warnings": out.warnings,

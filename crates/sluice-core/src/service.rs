@@ -35,6 +35,9 @@ pub struct Core {
     /// A hash of no one's password: unknown users are checked against it so that they take
     /// as long as known ones.
     pub(crate) dummy_hash: String,
+    /// One slot per core for argon2id computations: each needs its memory cost (19 MiB by
+    /// default), so unbounded concurrency only queues work on the cores and multiplies memory.
+    pub(crate) hash_slots: std::sync::Arc<tokio::sync::Semaphore>,
     pub(crate) tenants: RwLock<HashMap<String, CachedTenant>>,
     /// Held while a tenant is read into the cache: one load at a time, while requests holding
     /// a stale copy keep using it.
@@ -63,9 +66,29 @@ impl Core {
             mailer,
             config,
             dummy_hash,
+            hash_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2),
+            )),
             tenants: RwLock::new(HashMap::new()),
             tenant_reload: Mutex::new(()),
         })
+    }
+
+    /// Runs an argon2id computation on the blocking pool, at most one per core at a time.
+    pub(crate) async fn with_hash_slot<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, crate::CoreError> {
+        let _slot = self
+            .hash_slots
+            .acquire()
+            .await
+            .map_err(|e| crate::CoreError::internal(format!("hash slots: {e}")))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| crate::CoreError::internal(format!("hash task: {e}")))
     }
 
     /// Unix seconds from the clock port.

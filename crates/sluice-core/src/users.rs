@@ -95,9 +95,8 @@ impl Core {
     /// Hashes a password with argon2id on the blocking pool.
     pub async fn password_hash(&self, password: String) -> Result<String, CoreError> {
         let hasher = self.hasher.clone();
-        tokio::task::spawn_blocking(move || hasher.hash(&password))
-            .await
-            .map_err(|e| CoreError::internal(format!("hash task: {e}")))?
+        self.with_hash_slot(move || hasher.hash(&password))
+            .await?
             .map_err(CoreError::from)
     }
 
@@ -468,9 +467,8 @@ impl Core {
             return Ok(false);
         };
         let hasher = self.hasher.clone();
-        tokio::task::spawn_blocking(move || hasher.verify(&password, &hash))
-            .await
-            .map_err(|e| CoreError::internal(format!("verify task: {e}")))?
+        self.with_hash_slot(move || hasher.verify(&password, &hash))
+            .await?
             .map_err(CoreError::from)
     }
 }

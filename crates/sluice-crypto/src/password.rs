@@ -51,10 +51,21 @@ impl Argon2Params {
 }
 
 /// Hashes and verifies passwords with argon2id.
+///
+/// Each computation needs `memory_kib` of working memory (19 MiB by default). Freshly
+/// allocating it every time on whichever blocking thread runs the check made the allocator
+/// keep hundreds of MiB under load, so finished buffers go back to a small pool and are
+/// reused. The caller bounds how many run at once (`Core` uses one slot per core).
 #[derive(Clone, Debug)]
 pub struct PasswordHasher {
     params: Argon2Params,
+    scratch: std::sync::Arc<std::sync::Mutex<Vec<Vec<argon2::Block>>>>,
 }
+
+/// Buffers kept for reuse (each is `memory_kib` KiB).
+const SCRATCH_KEPT: usize = 4;
+/// Buffers larger than this (from unusual PHC parameters) are not kept.
+const SCRATCH_MAX_BLOCKS: usize = 64 * 1024;
 
 /// A parsed PHC string.
 struct Phc {
@@ -69,7 +80,10 @@ impl PasswordHasher {
     /// Creates a hasher after validating `params`.
     pub fn new(params: Argon2Params) -> Result<Self, CryptoError> {
         params.validate()?;
-        Ok(Self { params })
+        Ok(Self {
+            params,
+            scratch: Default::default(),
+        })
     }
 
     /// Hashes `password` with a fresh 16-byte random salt into a PHC string.
@@ -77,7 +91,7 @@ impl PasswordHasher {
         let mut salt = [0u8; SALT_LEN];
         crate::random::fill(&mut salt);
         let mut out = [0u8; HASH_LEN];
-        compute(
+        self.compute(
             Algorithm::Argon2id,
             Version::V0x13,
             &self.params,
@@ -101,7 +115,7 @@ impl PasswordHasher {
     pub fn verify(&self, password: &str, phc: &str) -> Result<bool, CryptoError> {
         let phc = parse_phc(phc)?;
         let mut out = vec![0u8; phc.hash.len()];
-        compute(
+        self.compute(
             phc.algorithm,
             phc.version,
             &phc.params,
@@ -127,18 +141,39 @@ impl PasswordHasher {
     }
 }
 
-fn compute(
-    algorithm: Algorithm,
-    version: Version,
-    params: &Argon2Params,
-    password: &str,
-    salt: &[u8],
-    out: &mut [u8],
-) -> Result<(), CryptoError> {
-    let argon = Argon2::new(algorithm, version, params.validate()?);
-    argon
-        .hash_password_into(password.as_bytes(), salt, out)
-        .map_err(|e| CryptoError::Hash(format!("argon2 failed: {e}")))
+impl PasswordHasher {
+    fn compute(
+        &self,
+        algorithm: Algorithm,
+        version: Version,
+        params: &Argon2Params,
+        password: &str,
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        let p = params.validate()?;
+        let blocks = p.block_count();
+        let argon = Argon2::new(algorithm, version, p);
+        let mut buf = self
+            .scratch
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_default();
+        if buf.len() < blocks {
+            buf.resize(blocks, argon2::Block::default());
+        }
+        let r = argon
+            .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut buf[..blocks])
+            .map_err(|e| CryptoError::Hash(format!("argon2 failed: {e}")));
+        if buf.len() <= SCRATCH_MAX_BLOCKS
+            && let Ok(mut pool) = self.scratch.lock()
+            && pool.len() < SCRATCH_KEPT
+        {
+            pool.push(buf);
+        }
+        r
+    }
 }
 
 fn malformed(why: &str) -> CryptoError {

@@ -315,7 +315,7 @@ impl Core {
                     self.dummy_hash.clone(),
                     req.password.to_string(),
                 );
-                let _ = tokio::task::spawn_blocking(move || hasher.verify(&pw, &hash)).await;
+                let _ = self.with_hash_slot(move || hasher.verify(&pw, &hash)).await;
                 return Err(wrong_credentials());
             }
         }

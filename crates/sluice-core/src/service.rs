@@ -56,6 +56,7 @@ impl Core {
     ) -> Result<Self, crate::CoreError> {
         let hasher = PasswordHasher::new(config.argon2)?;
         let dummy_hash = hasher.hash(&sluice_crypto::random::random_token(16))?;
+        hasher.release_scratch();
         Ok(Core {
             store,
             clock,

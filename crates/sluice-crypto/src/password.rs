@@ -110,6 +110,14 @@ impl PasswordHasher {
         ))
     }
 
+    /// Drops the pooled working buffers (after a one-off computation, so that an idle server
+    /// does not hold them).
+    pub fn release_scratch(&self) {
+        if let Ok(mut pool) = self.scratch.lock() {
+            pool.clear();
+        }
+    }
+
     /// Checks `password` against `phc`, using the parameters recorded in the
     /// PHC string. `Ok(false)` on mismatch; `Err` if `phc` is malformed.
     pub fn verify(&self, password: &str, phc: &str) -> Result<bool, CryptoError> {

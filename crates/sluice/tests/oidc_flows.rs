@@ -628,3 +628,62 @@ async fn only_registered_web_origins_may_call_the_token_endpoint_from_a_browser(
         .unwrap();
     assert_eq!(d.headers()["access-control-allow-origin"], "*");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_code_is_refused() {
+    use sluice_core::ports::{Artifact, ArtifactKind};
+    let s = TestServer::start("sqlite").await;
+    let (_, web) = setup(&s).await;
+    let t = s.core().tenant("default").await.unwrap();
+    let (_, users) = s
+        .call(
+            "GET",
+            "/api/v2/users-by-email?email=ada%40example.com",
+            Some(&s.mgmt_token().await),
+            None,
+        )
+        .await;
+    let user_id = users[0]["user_id"].as_str().unwrap().to_string();
+    let now = s.core().now();
+    // Two codes as /authorize stores them: one live (the control), one past its lifetime.
+    for (code, expires_at) in [("live-code", now + 60), ("expired-code", now - 1)] {
+        s.core()
+            .store
+            .artifact_insert(&Artifact {
+                tenant_id: t.id.clone(),
+                kind: ArtifactKind::Code,
+                key: sluice_crypto::ct::sha256_hex(code.as_bytes()),
+                family: format!("fam-{code}"),
+                user_id: Some(user_id.clone()),
+                client_id: Some(web.0.clone()),
+                body: json!({"request": {"client_id": web.0, "redirect_uri": CALLBACK, "scope": "openid"},
+                             "auth_time": now - 300, "session_id": null, "connection": "db"}),
+                created_at: now - 300,
+                expires_at,
+                used_at: None,
+            })
+            .await
+            .unwrap();
+    }
+    async fn redeem(s: &TestServer, web: &(String, String), code: &str) -> (u16, Value) {
+        exchange(
+            s,
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &web.0),
+                ("client_secret", &web.1),
+                ("code", code),
+                ("redirect_uri", CALLBACK),
+            ],
+        )
+        .await
+    }
+    let (st, ok) = redeem(&s, &web, "live-code").await;
+    assert_eq!(st, 200, "{ok}");
+    let (st, e) = redeem(&s, &web, "expired-code").await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (403, Some("invalid_grant")),
+        "{e}"
+    );
+}

@@ -1,6 +1,8 @@
 //! `DocStore`: Management API resources (clients, connections, APIs, client grants) as JSON
-//! documents with a unique key and an optional reference column.
+//! documents with a unique key and an optional reference column; reads go through a short-lived
+//! cache that every write invalidates (`doc_cache`).
 
+use crate::doc_cache::Cached;
 use crate::{SqlStore, dispatch, map_err};
 use sluice_core::model::{Doc, DocKind};
 use sluice_core::ports::{DocStore, Page, StoreError, StoreResult};
@@ -28,9 +30,9 @@ where
     })
 }
 
-#[async_trait::async_trait]
-impl DocStore for SqlStore {
-    async fn doc_insert(&self, tenant_id: &str, kind: DocKind, d: &Doc) -> StoreResult<()> {
+/// The SQL behind [`DocStore`]; the trait implementation below adds the read cache.
+impl SqlStore {
+    async fn doc_insert_sql(&self, tenant_id: &str, kind: DocKind, d: &Doc) -> StoreResult<()> {
         let seq = crate::insertion_seq();
         dispatch!(self, |p| {
             sqlx::query(
@@ -52,7 +54,7 @@ impl DocStore for SqlStore {
         })
     }
 
-    async fn doc_fetch(
+    async fn doc_fetch_sql(
         &self,
         tenant_id: &str,
         kind: DocKind,
@@ -72,7 +74,7 @@ impl DocStore for SqlStore {
         })
     }
 
-    async fn doc_fetch_by_key(
+    async fn doc_fetch_by_key_sql(
         &self,
         tenant_id: &str,
         kind: DocKind,
@@ -93,7 +95,7 @@ impl DocStore for SqlStore {
         })
     }
 
-    async fn doc_list(
+    async fn doc_list_sql(
         &self,
         tenant_id: &str,
         kind: DocKind,
@@ -150,7 +152,7 @@ impl DocStore for SqlStore {
         })
     }
 
-    async fn doc_update(&self, tenant_id: &str, kind: DocKind, d: &Doc) -> StoreResult<bool> {
+    async fn doc_update_sql(&self, tenant_id: &str, kind: DocKind, d: &Doc) -> StoreResult<bool> {
         dispatch!(self, |p| {
             sqlx::query(
             "UPDATE docs SET doc_key = $4, ref_id = $5, body = $6, updated_at = $7 WHERE tenant_id = $1 AND kind = $2 AND id = $3"
@@ -169,7 +171,7 @@ impl DocStore for SqlStore {
         })
     }
 
-    async fn doc_delete(&self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<bool> {
+    async fn doc_delete_sql(&self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<bool> {
         dispatch!(self, |p| sqlx::query(
             "DELETE FROM docs WHERE tenant_id = $1 AND kind = $2 AND id = $3"
         )
@@ -182,7 +184,7 @@ impl DocStore for SqlStore {
         .map_err(map_err(kind.noun())))
     }
 
-    async fn doc_delete_by_ref(
+    async fn doc_delete_by_ref_sql(
         &self,
         tenant_id: &str,
         kind: DocKind,
@@ -198,5 +200,94 @@ impl DocStore for SqlStore {
         .await
         .map(|r| r.rows_affected())
         .map_err(map_err(kind.noun())))
+    }
+}
+
+#[async_trait::async_trait]
+impl DocStore for SqlStore {
+    async fn doc_insert(&self, tenant_id: &str, kind: DocKind, d: &Doc) -> StoreResult<()> {
+        let r = self.doc_insert_sql(tenant_id, kind, d).await;
+        self.doc_cache.invalidate(tenant_id, kind);
+        r
+    }
+
+    async fn doc_fetch(
+        &self,
+        tenant_id: &str,
+        kind: DocKind,
+        id: &str,
+    ) -> StoreResult<Option<Doc>> {
+        let what = format!("id:{id}");
+        if let Some(Cached::One(d)) = self.doc_cache.get(tenant_id, kind, &what) {
+            return Ok(d);
+        }
+        let generation = self.doc_cache.generation();
+        let d = self.doc_fetch_sql(tenant_id, kind, id).await?;
+        self.doc_cache
+            .put(tenant_id, kind, what, Cached::One(d.clone()), generation);
+        Ok(d)
+    }
+
+    async fn doc_fetch_by_key(
+        &self,
+        tenant_id: &str,
+        kind: DocKind,
+        key: &str,
+    ) -> StoreResult<Option<Doc>> {
+        let what = format!("key:{key}");
+        if let Some(Cached::One(d)) = self.doc_cache.get(tenant_id, kind, &what) {
+            return Ok(d);
+        }
+        let generation = self.doc_cache.generation();
+        let d = self.doc_fetch_by_key_sql(tenant_id, kind, key).await?;
+        self.doc_cache
+            .put(tenant_id, kind, what, Cached::One(d.clone()), generation);
+        Ok(d)
+    }
+
+    async fn doc_list(
+        &self,
+        tenant_id: &str,
+        kind: DocKind,
+        ref_id: Option<&str>,
+        page: Page,
+    ) -> StoreResult<(Vec<Doc>, i64)> {
+        let what = format!("list:{ref_id:?}:{}:{}", page.offset, page.limit);
+        if let Some(Cached::Page(docs, total)) = self.doc_cache.get(tenant_id, kind, &what) {
+            return Ok((docs, total));
+        }
+        let generation = self.doc_cache.generation();
+        let (docs, total) = self.doc_list_sql(tenant_id, kind, ref_id, page).await?;
+        self.doc_cache.put(
+            tenant_id,
+            kind,
+            what,
+            Cached::Page(docs.clone(), total),
+            generation,
+        );
+        Ok((docs, total))
+    }
+
+    async fn doc_update(&self, tenant_id: &str, kind: DocKind, d: &Doc) -> StoreResult<bool> {
+        let r = self.doc_update_sql(tenant_id, kind, d).await;
+        self.doc_cache.invalidate(tenant_id, kind);
+        r
+    }
+
+    async fn doc_delete(&self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<bool> {
+        let r = self.doc_delete_sql(tenant_id, kind, id).await;
+        self.doc_cache.invalidate(tenant_id, kind);
+        r
+    }
+
+    async fn doc_delete_by_ref(
+        &self,
+        tenant_id: &str,
+        kind: DocKind,
+        ref_id: &str,
+    ) -> StoreResult<u64> {
+        let r = self.doc_delete_by_ref_sql(tenant_id, kind, ref_id).await;
+        self.doc_cache.invalidate(tenant_id, kind);
+        r
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod artifacts;
 pub mod attempts;
+pub mod doc_cache;
 pub mod docs;
 pub mod logs;
 pub mod schema;
@@ -44,6 +45,8 @@ macro_rules! dispatch {
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pub pool: Pool,
+    /// Read cache of documents (see [`doc_cache`]).
+    pub doc_cache: std::sync::Arc<doc_cache::DocCache>,
 }
 
 /// Maps a driver error to the port's error: unique violations are conflicts, connection
@@ -140,7 +143,10 @@ impl SqlStore {
                 "database URL must start with sqlite:// or postgres://".into(),
             ));
         };
-        let store = SqlStore { pool };
+        let store = SqlStore {
+            pool,
+            doc_cache: Default::default(),
+        };
         schema::migrate(&store).await?;
         Ok(store)
     }

@@ -475,3 +475,105 @@ async fn attempts(backend: &str) {
     s.close().await;
 }
 sluice_store::both_backends!(login_failures_block_at_the_limit_and_unblock, attempts);
+
+async fn cache(backend: &str) {
+    let db = TestDatabase::of(backend).await;
+    let a = SqlStore::connect(&db.url).await.unwrap();
+    let b = SqlStore::connect(&db.url).await.unwrap();
+    a.doc_insert("t", DocKind::Client, &doc("c1", "k1", None, 1))
+        .await
+        .unwrap();
+    assert!(
+        a.doc_fetch("t", DocKind::Client, "c1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A node reads its own writes at once: update, delete, delete by ref, insert.
+    let mut d = doc("c1", "k1", Some("r"), 1);
+    d.body = json!({"v": 2});
+    assert!(a.doc_update("t", DocKind::Client, &d).await.unwrap());
+    assert_eq!(
+        a.doc_fetch("t", DocKind::Client, "c1")
+            .await
+            .unwrap()
+            .unwrap()
+            .body,
+        json!({"v": 2})
+    );
+    assert_eq!(
+        a.doc_list(
+            "t",
+            DocKind::Client,
+            None,
+            Page {
+                offset: 0,
+                limit: 10
+            }
+        )
+        .await
+        .unwrap()
+        .1,
+        1
+    );
+    assert_eq!(
+        a.doc_delete_by_ref("t", DocKind::Client, "r")
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        a.doc_fetch("t", DocKind::Client, "c1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        a.doc_fetch_by_key("t", DocKind::Client, "k1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        a.doc_list(
+            "t",
+            DocKind::Client,
+            None,
+            Page {
+                offset: 0,
+                limit: 10
+            }
+        )
+        .await
+        .unwrap()
+        .1,
+        0
+    );
+    a.doc_insert("t", DocKind::Client, &doc("c2", "k2", None, 2))
+        .await
+        .unwrap();
+    assert!(
+        a.doc_fetch_by_key("t", DocKind::Client, "k2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // One-time tickets are never cached: another node's use of one is seen at once.
+    a.doc_insert("t", DocKind::Ticket, &doc("tk", "tk", None, 3))
+        .await
+        .unwrap();
+    assert!(
+        a.doc_fetch("t", DocKind::Ticket, "tk")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(b.doc_delete("t", DocKind::Ticket, "tk").await.unwrap());
+    assert!(
+        a.doc_fetch("t", DocKind::Ticket, "tk")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+sluice_store::both_backends!(a_node_reads_its_own_writes_through_the_cache, cache);

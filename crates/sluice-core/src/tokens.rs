@@ -61,10 +61,8 @@ impl Core {
 
     /// `grant_type=client_credentials`.
     ///
-    /// TODO-perf: four or five store reads per token (client, API, grant, the tenant's
-    /// credentials-exchange hooks and bindings); on SQLite each is a hop to sqlx's worker
-    /// thread, which keeps this grant at ~54% of the RS256 bound (bench/run, README). An
-    /// in-memory cache of these read-mostly records, invalidated on write, is the fix.
+    /// Its store reads (client, API, grant, credentials-exchange hooks and bindings) are
+    /// served by the store's document cache after the first request; see bench/run.
     pub async fn grant_client_credentials(
         &self,
         t: &TenantCtx,

@@ -106,6 +106,9 @@ fn main() {
             bare.push(t.elapsed().as_secs_f64() * 1e6);
             drop(c);
         }
+        // What QuickJS itself holds for one warm container (the rest of a container's RSS is
+        // its thread's stack pages and allocator overhead).
+        let heap_kib = c.heap_bytes().await as f64 / 1024.0;
         // Memory per warm container: 100 tenants, each with a container that ran the script.
         let before = rss_kib();
         let many = ScriptRuntime::new(Limits::default());
@@ -122,6 +125,7 @@ fn main() {
                 "warm_via_port_p50_us": pct(port.clone(), 0.5), "warm_via_port_p99_us": pct(port, 0.99),
                 "cold_container_p50_us": pct(cold.clone(), 0.5), "bare_engine_p50_us": pct(bare, 0.5), "cold_container_p99_us": pct(cold, 0.99),
                 "rss_per_warm_container_kib": per_container, "containers": many.idle_containers(),
+                "js_heap_per_warm_container_kib": heap_kib,
             })
         );
     });

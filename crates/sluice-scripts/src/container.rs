@@ -438,6 +438,12 @@ impl Container {
         (result, recycle)
     }
 
+    /// The engine's own accounting of this container's heap (bytes malloc'd by QuickJS), for
+    /// the memory benchmark.
+    pub async fn heap_bytes(&self) -> usize {
+        self.rt.memory_usage().await.malloc_size as usize
+    }
+
     /// The captured console lines and runtime warnings of the last invocation.
     pub fn take_output(&self) -> (Vec<sluice_core::ports::ConsoleLine>, Vec<String>) {
         (

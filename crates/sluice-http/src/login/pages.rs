@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use minijinja::context;
+use sluice_core::clients::StoredClient;
 use sluice_core::flows::login::LoginRequest;
 use sluice_core::flows::signup::SignupBody;
 use sluice_core::model::UserRecord;
@@ -33,42 +34,46 @@ fn form_of(body: &Bytes) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-/// The transaction of this page, or the error page to show instead.
-async fn transaction(
+/// What every page of a login transaction works with.
+struct PageCtx {
+    state: String,
+    txn: LoginTransaction,
+    client: StoredClient,
+    conn: Connection,
+}
+
+impl PageCtx {
+    /// The application's name, as the pages show it.
+    fn app(&self) -> &str {
+        self.client.body.name.as_deref().unwrap_or_default()
+    }
+
+    fn connection_name(&self) -> String {
+        self.conn.body.name.clone().unwrap_or_default()
+    }
+}
+
+/// The transaction of this page (bound to this browser; with `form`, the CSRF token must
+/// match), its client and its connection — or the error page to show instead.
+async fn open(
     s: &AppState,
     t: &TenantCtx,
     headers: &HeaderMap,
     uri: &Uri,
     form: Option<&HashMap<String, String>>,
-) -> Result<(String, LoginTransaction), Response> {
+) -> Result<PageCtx, Response> {
     let state = state_of(uri);
     let browser = cookies::get(headers, cookies::BROWSER).unwrap_or_default();
-    let r = match form {
-        None => s.core.transaction_fetch(t, &state, &browser).await,
-        Some(f) => {
-            let csrf = f.get("csrf").map(String::as_str).unwrap_or_default();
-            s.core.transaction_for_form(t, &state, &browser, csrf).await
-        }
-    };
-    match r {
-        Ok(txn) => Ok((state, txn)),
-        Err(e) => {
-            let (status, msg) = user_message(&e);
-            Err(s
-                .pages
-                .message(&s.core, t, status, "Something went wrong", Some(&msg), None)
-                .await)
-        }
-    }
-}
-
-/// The connection and application name of a transaction's pages.
-async fn setting(
-    s: &AppState,
-    t: &TenantCtx,
-    txn: &LoginTransaction,
-) -> Result<(Connection, String), Response> {
-    let r: Result<_, CoreError> = async {
+    let r: Result<PageCtx, CoreError> = async {
+        let txn = match form {
+            None => s.core.transaction_fetch(t, &state, &browser).await?,
+            Some(f) => {
+                let csrf = f.get("csrf").map(String::as_str).unwrap_or_default();
+                s.core
+                    .transaction_for_form(t, &state, &browser, csrf)
+                    .await?
+            }
+        };
         let client = s
             .core
             .client_fetch(t, &txn.request.client_id)
@@ -78,11 +83,16 @@ async fn setting(
             .core
             .login_connection(t, &client, txn.request.connection.as_deref())
             .await?;
-        Ok((conn, client.body.name.unwrap_or_default()))
+        Ok(PageCtx {
+            state: state.clone(),
+            txn,
+            client,
+            conn,
+        })
     }
     .await;
     match r {
-        Ok(v) => Ok(v),
+        Ok(p) => Ok(p),
         Err(e) => {
             let (status, msg) = user_message(&e);
             Err(s
@@ -119,34 +129,30 @@ fn policy_text(c: &Connection) -> &'static str {
     sluice_core::password_policy::describe(&p)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn render_login(
     s: &AppState,
     t: &TenantCtx,
+    p: &PageCtx,
     status: StatusCode,
-    state: &str,
-    txn: &LoginTransaction,
-    conn: &Connection,
-    app: &str,
     username: &str,
     error: Option<&str>,
 ) -> Response {
     let brand = brand(&s.core, t).await;
-    let by_username = requires_username(conn);
+    let by_username = requires_username(&p.conn);
     let page = s.pages.render(
         status,
         "login.html",
         context! {
             brand,
             title => "Welcome",
-            lead => format!("Log in to continue to {app}."),
-            state, csrf => &txn.csrf, username, error,
+            lead => format!("Log in to continue to {}.", p.app()),
+            state => &p.state, csrf => &p.txn.csrf, username, error,
             identifier_label => if by_username { "Username or email address" } else { "Email address" },
             identifier_type => if by_username { "text" } else { "email" },
-            signup_allowed => signup_allowed(conn),
+            signup_allowed => signup_allowed(&p.conn),
         },
     );
-    allow_form_redirect(page, &txn.request.redirect_uri)
+    allow_form_redirect(page, &p.txn.request.redirect_uri)
 }
 
 pub async fn login_page(
@@ -155,55 +161,33 @@ pub async fn login_page(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let (state, txn) = match transaction(&s, &t, &headers, &uri, None).await {
-        Ok(v) => v,
+    let p = match open(&s, &t, &headers, &uri, None).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let (conn, app) = match setting(&s, &t, &txn).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let hint = txn.request.login_hint.clone().unwrap_or_default();
-    render_login(
-        &s,
-        &t,
-        StatusCode::OK,
-        &state,
-        &txn,
-        &conn,
-        &app,
-        &hint,
-        None,
-    )
-    .await
+    let hint = p.txn.request.login_hint.clone().unwrap_or_default();
+    render_login(&s, &t, &p, StatusCode::OK, &hint, None).await
 }
 
 /// The user authenticated: Rules and Actions, then the session and a code, back to the
 /// application (or the denial, back to the application too).
-#[allow(clippy::too_many_arguments)]
 async fn signed_in(
     s: &AppState,
     t: &Arc<TenantCtx>,
-    state: &str,
-    txn: &LoginTransaction,
+    p: &PageCtx,
     mut user: UserRecord,
-    connection: &str,
     ip: Option<&str>,
     user_agent: Option<&str>,
 ) -> Result<Response, CoreError> {
-    let client = s
-        .core
-        .client_fetch(t, &txn.request.client_id)
-        .await?
-        .ok_or_else(sluice_core::oidc::transaction::invalid_transaction)?;
+    let connection = p.connection_name();
     let extras = match s
         .core
         .authorize_post_login(
             t,
-            &txn.request,
-            &client,
+            &p.txn.request,
+            &p.client,
             &mut user,
-            connection,
+            &connection,
             None,
             ip,
             user_agent,
@@ -212,24 +196,24 @@ async fn signed_in(
     {
         Ok(x) => x,
         Err(denied) => {
-            s.core.transaction_end(t, state).await?;
+            s.core.transaction_end(t, &p.state).await?;
             return Ok(to_application(&s.pages, &denied));
         }
     };
-    let (cookie, session) = s.core.session_create(t, &user, connection).await?;
+    let (cookie, session) = s.core.session_create(t, &user, &connection).await?;
     let to = s
         .core
         .code_issue(
             t,
-            &txn.request,
+            &p.txn.request,
             &user.profile,
             session.auth_time,
             Some(&session.id),
-            connection,
+            &connection,
             extras,
         )
         .await?;
-    s.core.transaction_end(t, state).await?;
+    s.core.transaction_end(t, &p.state).await?;
     let mut r = to_application(&s.pages, &to);
     r.headers_mut().append(
         http::header::SET_COOKIE,
@@ -253,82 +237,45 @@ pub async fn login_submit(
     body: Bytes,
 ) -> Response {
     let f = form_of(&body);
-    let (state, txn) = match transaction(&s, &t, &headers, &uri, Some(&f)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let (conn, app) = match setting(&s, &t, &txn).await {
-        Ok(v) => v,
+    let p = match open(&s, &t, &headers, &uri, Some(&f)).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
     let username = f.get("username").cloned().unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
-    let name = conn.body.name.clone().unwrap_or_default();
-    let outcome = if username.trim().is_empty() || password.is_empty() {
+    let result = if username.trim().is_empty() || password.is_empty() {
         Err(CoreError::oauth(
             400,
             "invalid_request",
             "Enter your email address and password.",
         ))
     } else {
-        s.core
-            .login(
-                &t,
-                LoginRequest {
-                    connection: &conn,
-                    identifier: username.trim(),
-                    password: &password,
-                    ip: ip.as_deref(),
-                    client_id: Some(&txn.request.client_id),
-                },
-            )
-            .await
-    };
-    let result = match outcome {
-        Ok(o) => {
-            signed_in(
-                &s,
-                &t,
-                &state,
-                &txn,
-                o.user,
-                &name,
-                ip.as_deref(),
-                user_agent(&headers),
-            )
-            .await
+        let request = LoginRequest {
+            connection: &p.conn,
+            identifier: username.trim(),
+            password: &password,
+            ip: ip.as_deref(),
+            client_id: Some(&p.txn.request.client_id),
+        };
+        match s.core.login(&t, request).await {
+            Ok(o) => signed_in(&s, &t, &p, o.user, ip.as_deref(), user_agent(&headers)).await,
+            Err(e) => Err(e),
         }
-        Err(e) => Err(e),
     };
     match result {
         Ok(r) => r,
         Err(e) => {
             let (status, msg) = user_message(&e);
-            render_login(
-                &s,
-                &t,
-                status,
-                &state,
-                &txn,
-                &conn,
-                &app,
-                &username,
-                Some(&msg),
-            )
-            .await
+            render_login(&s, &t, &p, status, &username, Some(&msg)).await
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn render_signup(
     s: &AppState,
     t: &TenantCtx,
+    p: &PageCtx,
     status: StatusCode,
-    state: &str,
-    txn: &LoginTransaction,
-    conn: &Connection,
-    app: &str,
     f: &HashMap<String, String>,
     error: Option<&str>,
 ) -> Response {
@@ -340,14 +287,14 @@ async fn render_signup(
         context! {
             brand,
             title => "Create your account",
-            lead => format!("Sign up to continue to {app}."),
-            state, csrf => &txn.csrf, error,
+            lead => format!("Sign up to continue to {}.", p.app()),
+            state => &p.state, csrf => &p.txn.csrf, error,
             email => field("email"), username => field("username"),
-            requires_username => requires_username(conn),
-            policy => policy_text(conn),
+            requires_username => requires_username(&p.conn),
+            policy => policy_text(&p.conn),
         },
     );
-    allow_form_redirect(page, &txn.request.redirect_uri)
+    allow_form_redirect(page, &p.txn.request.redirect_uri)
 }
 
 pub async fn signup_page(
@@ -356,15 +303,11 @@ pub async fn signup_page(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let (state, txn) = match transaction(&s, &t, &headers, &uri, None).await {
-        Ok(v) => v,
+    let p = match open(&s, &t, &headers, &uri, None).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let (conn, app) = match setting(&s, &t, &txn).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !signup_allowed(&conn) {
+    if !signup_allowed(&p.conn) {
         return s
             .pages
             .message(
@@ -378,10 +321,10 @@ pub async fn signup_page(
             .await;
     }
     let mut f = HashMap::new();
-    if let Some(h) = &txn.request.login_hint {
+    if let Some(h) = &p.txn.request.login_hint {
         f.insert("email".to_string(), h.clone());
     }
-    render_signup(&s, &t, StatusCode::OK, &state, &txn, &conn, &app, &f, None).await
+    render_signup(&s, &t, &p, StatusCode::OK, &f, None).await
 }
 
 pub async fn signup_submit(
@@ -393,15 +336,10 @@ pub async fn signup_submit(
     body: Bytes,
 ) -> Response {
     let f = form_of(&body);
-    let (state, txn) = match transaction(&s, &t, &headers, &uri, Some(&f)).await {
-        Ok(v) => v,
+    let p = match open(&s, &t, &headers, &uri, Some(&f)).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let (conn, app) = match setting(&s, &t, &txn).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let name = conn.body.name.clone().unwrap_or_default();
     let field = |k: &str| {
         f.get(k)
             .map(|v| v.trim().to_string())
@@ -412,8 +350,8 @@ pub async fn signup_submit(
         .signup(
             &t,
             SignupBody {
-                client_id: Some(txn.request.client_id.clone()),
-                connection: Some(name.clone()),
+                client_id: Some(p.txn.request.client_id.clone()),
+                connection: Some(p.connection_name()),
                 email: field("email"),
                 password: f.get("password").cloned().filter(|p| !p.is_empty()),
                 username: field("username"),
@@ -429,19 +367,7 @@ pub async fn signup_submit(
         .await;
     let result = match created {
         Ok(user) => match s.core.store.user_fetch(&t.id, &user.user_id).await {
-            Ok(Some(rec)) => {
-                signed_in(
-                    &s,
-                    &t,
-                    &state,
-                    &txn,
-                    rec,
-                    &name,
-                    ip.as_deref(),
-                    user_agent(&headers),
-                )
-                .await
-            }
+            Ok(Some(rec)) => signed_in(&s, &t, &p, rec, ip.as_deref(), user_agent(&headers)).await,
             Ok(None) => Err(CoreError::internal("the new user vanished")),
             Err(e) => Err(e.into()),
         },
@@ -451,7 +377,7 @@ pub async fn signup_submit(
         Ok(r) => r,
         Err(e) => {
             let (status, msg) = user_message(&e);
-            render_signup(&s, &t, status, &state, &txn, &conn, &app, &f, Some(&msg)).await
+            render_signup(&s, &t, &p, status, &f, Some(&msg)).await
         }
     }
 }
@@ -459,8 +385,7 @@ pub async fn signup_submit(
 async fn render_forgot(
     s: &AppState,
     t: &TenantCtx,
-    state: &str,
-    txn: &LoginTransaction,
+    p: &PageCtx,
     email: &str,
     sent: bool,
     error: Option<&str>,
@@ -473,7 +398,7 @@ async fn render_forgot(
             brand,
             title => "Forgot your password?",
             lead => if sent { "Check your email." } else { "Enter your email address and we will send you a link to reset your password." },
-            state, csrf => &txn.csrf, email, sent, error,
+            state => &p.state, csrf => &p.txn.csrf, email, sent, error,
         },
     )
 }
@@ -484,13 +409,12 @@ pub async fn forgot_page(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    match transaction(&s, &t, &headers, &uri, None).await {
-        Ok((state, txn)) => {
-            let hint = txn.request.login_hint.clone().unwrap_or_default();
-            render_forgot(&s, &t, &state, &txn, &hint, false, None).await
-        }
-        Err(r) => r,
-    }
+    let p = match open(&s, &t, &headers, &uri, None).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let hint = p.txn.request.login_hint.clone().unwrap_or_default();
+    render_forgot(&s, &t, &p, &hint, false, None).await
 }
 
 pub async fn forgot_submit(
@@ -501,12 +425,8 @@ pub async fn forgot_submit(
     body: Bytes,
 ) -> Response {
     let f = form_of(&body);
-    let (state, txn) = match transaction(&s, &t, &headers, &uri, Some(&f)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let (conn, _) = match setting(&s, &t, &txn).await {
-        Ok(v) => v,
+    let p = match open(&s, &t, &headers, &uri, Some(&f)).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
     let email = f
@@ -514,23 +434,18 @@ pub async fn forgot_submit(
         .map(|e| e.trim().to_string())
         .unwrap_or_default();
     if email.is_empty() {
-        return render_forgot(
-            &s,
-            &t,
-            &state,
-            &txn,
-            "",
-            false,
-            Some("Enter your email address."),
-        )
-        .await;
+        let msg = "Enter your email address.";
+        return render_forgot(&s, &t, &p, "", false, Some(msg)).await;
     }
-    let name = conn.body.name.clone().unwrap_or_default();
-    match s.core.password_reset_request(&t, &name, &email).await {
-        Ok(()) => render_forgot(&s, &t, &state, &txn, &email, true, None).await,
+    match s
+        .core
+        .password_reset_request(&t, &p.connection_name(), &email)
+        .await
+    {
+        Ok(()) => render_forgot(&s, &t, &p, &email, true, None).await,
         Err(e) => {
             let (_, msg) = user_message(&e);
-            render_forgot(&s, &t, &state, &txn, &email, false, Some(&msg)).await
+            render_forgot(&s, &t, &p, &email, false, Some(&msg)).await
         }
     }
 }

@@ -125,6 +125,7 @@ impl Core {
                 connection: conn.body.name.as_deref().unwrap_or(&realm),
                 family: None,
                 extras: Some(&extras),
+                new_refresh_token: true,
             },
         )
         .await

@@ -243,6 +243,7 @@ impl Core {
                     absolute_expiry: None,
                 }),
                 extras: Some(&stored.extras),
+                new_refresh_token: true,
             },
         )
         .await

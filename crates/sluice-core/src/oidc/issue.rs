@@ -47,6 +47,9 @@ pub struct UserTokens<'a> {
     pub family: Option<RefreshGrantState>,
     /// Custom claims from Rules and Actions.
     pub extras: Option<&'a LoginExtras>,
+    /// Whether `offline_access` gets a new refresh token (not when a non-rotating one is
+    /// being redeemed: it stays valid and is not returned again).
+    pub new_refresh_token: bool,
 }
 
 /// The requested scopes the client may have: identity scopes and the API's own scopes.
@@ -165,7 +168,8 @@ impl Core {
         } else {
             None
         };
-        let offline_ok = granted.contains(&"offline_access")
+        let offline_ok = r.new_refresh_token
+            && granted.contains(&"offline_access")
             && r.client.allows_grant("refresh_token")
             && r.api
                 .is_none_or(|a| a.body.allow_offline_access == Some(true));

@@ -223,7 +223,7 @@ impl Core {
                 },
             )
             .await?;
-        let mut tokens = self
+        let tokens = self
             .issue_user_tokens(
                 t,
                 UserTokens {
@@ -245,17 +245,10 @@ impl Core {
                         None
                     },
                     extras: Some(&extras),
+                    new_refresh_token: rotating,
                 },
             )
             .await?;
-        if !rotating {
-            // The same token stays valid; the response carries none (Auth0's behaviour).
-            if let Some(extra) = tokens.refresh_token.take() {
-                self.store
-                    .artifact_delete(&t.id, ArtifactKind::Refresh, &artifact_key(&extra))
-                    .await?;
-            }
-        }
         Ok(tokens)
     }
 

@@ -62,17 +62,64 @@ impl Cidr {
     }
 }
 
-/// Addresses no script may reach, whatever the policy says: cloud instance metadata services.
-/// The unspecified addresses are included: on Linux a connection to them reaches the local host.
+/// Addresses no script may reach, whatever the policy says: cloud instance metadata services,
+/// and all of `0.0.0.0/8` and `::` ("this network": on Linux a connection to them reaches the
+/// local host). IPv4 addresses are also checked in their IPv4-mapped, IPv4-compatible and
+/// NAT64 (`64:ff9b::/96`) IPv6 forms.
 pub const ALWAYS_DENIED: &[&str] = &[
     "169.254.169.254/32",
     "169.254.170.2/32",
+    "169.254.170.23/32",
     "fd00:ec2::254/128",
+    "fd00:ec2::23/128",
     "100.100.100.200/32",
-    "0.0.0.0/32",
+    "192.0.0.192/32",
+    "0.0.0.0/8",
     "::/128",
 ];
-pub const ALWAYS_DENIED_HOSTS: &[&str] = &["metadata.google.internal", "metadata.goog", "metadata"];
+/// Metadata services' host names, refused before any DNS lookup (also with a trailing dot
+/// and in any letter case).
+pub const ALWAYS_DENIED_HOSTS: &[&str] = &[
+    "metadata.google.internal",
+    "metadata.goog",
+    "metadata",
+    "metadata.azure.com",
+    "instance-data",
+    "instance-data.ec2.internal",
+];
+
+/// The IPv4 address an IPv6 address embeds (mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d`,
+/// NAT64 `64:ff9b::a.b.c.d`), if any.
+fn embedded_v4(ip: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let s = ip.segments();
+    let tail =
+        std::net::Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    let nat64 = s[0] == 0x64 && s[1] == 0xff9b && s[2..6].iter().all(|x| *x == 0);
+    let compatible = s[..6].iter().all(|x| *x == 0) && u32::from(tail) > 1;
+    (nat64 || compatible).then_some(tail)
+}
+
+/// Whether `ip` (in any of its forms) is one of [`ALWAYS_DENIED`].
+fn always_denied(ip: IpAddr) -> bool {
+    let forms = match ip {
+        IpAddr::V6(v6) => vec![ip, embedded_v4(v6).map(IpAddr::V4).unwrap_or(ip)],
+        v4 => vec![v4],
+    };
+    ALWAYS_DENIED
+        .iter()
+        .filter_map(|c| Cidr::parse(c).ok())
+        .any(|c| forms.iter().any(|f| c.contains(*f)))
+}
+
+/// Whether `host` is a metadata service's name.
+fn denied_host(host: &str) -> bool {
+    ALWAYS_DENIED_HOSTS.iter().any(|h| host_matches(h, host))
+}
+
+const METADATA_REFUSAL: &str = "cloud metadata addresses are never reachable from scripts";
 
 /// One tenant's egress policy.
 #[derive(Debug, Clone, Default)]
@@ -110,13 +157,8 @@ impl EgressPolicy {
                 "connection to {host} ({ip}) is not allowed by the tenant's egress policy: {why}"
             ))
         };
-        if ALWAYS_DENIED_HOSTS.iter().any(|h| host_matches(h, host))
-            || ALWAYS_DENIED
-                .iter()
-                .filter_map(|c| Cidr::parse(c).ok())
-                .any(|c| c.contains(ip))
-        {
-            return denied("cloud metadata addresses are never reachable from scripts");
+        if denied_host(host) || always_denied(ip) {
+            return denied(METADATA_REFUSAL);
         }
         if self.deny_hosts.iter().any(|p| host_matches(p, host))
             || self.deny_cidrs.iter().any(|c| c.contains(ip))
@@ -138,6 +180,12 @@ impl EgressPolicy {
     /// Resolves `host:port` and checks every address; returns the addresses to connect to.
     pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
+        if denied_host(host) {
+            // Refused before the name is looked up: not even the DNS query leaves.
+            return Err(format!(
+                "connection to {host} is not allowed by the tenant's egress policy: {METADATA_REFUSAL}"
+            ));
+        }
         let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
             Err(_) => tokio::net::lookup_host((host, port))
@@ -199,6 +247,45 @@ mod tests {
                 .is_err()
         );
         assert!(p.verdict("db", "10.0.0.1".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn all_of_this_network_is_denied_in_every_form() {
+        let p = EgressPolicy::allow_all();
+        for ip in [
+            "0.0.0.0",
+            "0.0.0.1",
+            "0.1.2.3",
+            "0.255.255.255",
+            "::",
+            "::ffff:0.0.0.1",
+            "::ffff:169.254.169.254",
+            "::169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::5",
+        ] {
+            assert!(p.verdict("h", ip.parse().unwrap()).is_err(), "{ip}");
+        }
+        for ip in ["1.0.0.0", "::1", "64:ff9b::102:304", "10.0.0.1"] {
+            assert!(p.verdict("h", ip.parse().unwrap()).is_ok(), "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn metadata_host_names_are_refused_before_any_lookup() {
+        let p = EgressPolicy::allow_all();
+        for host in [
+            "metadata",
+            "METADATA.",
+            "metadata.google.internal",
+            "Metadata.Google.Internal.",
+            "metadata.goog",
+            "instance-data",
+        ] {
+            let err = p.resolve(host, 80).await.unwrap_err();
+            // A lookup would have failed with "cannot resolve": the refusal came first.
+            assert!(err.contains("cloud metadata"), "{host}: {err}");
+        }
     }
 
     #[test]

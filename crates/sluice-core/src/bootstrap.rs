@@ -92,6 +92,7 @@ impl Core {
                 client.client_id
             }
         };
+        self.client_mark_bootstrap(&t, &client_id).await?;
         let all: Vec<String> = MGMT_SCOPES.iter().map(|s| s.to_string()).collect();
         match self
             .client_grant_find(&t, &client_id, &t.mgmt_audience)

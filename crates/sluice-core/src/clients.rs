@@ -43,6 +43,11 @@ pub struct StoredClient {
     pub secret_sha256: Option<String>,
     #[serde(default)]
     pub secret_sealed: Option<String>,
+    /// The tenant's bootstrap client (set only by bootstrapping, never through the API): its
+    /// Management API tokens skip credentials-exchange Hooks and Actions, so that a broken or
+    /// hostile one cannot lock the administrators out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bootstrap: bool,
 }
 
 impl StoredClient {
@@ -231,6 +236,7 @@ impl Core {
             body,
             secret_sha256: None,
             secret_sealed: None,
+            bootstrap: false,
         };
         if !c.is_public() {
             self.set_secret(t, &mut c, Some(chosen.unwrap_or_else(ids::client_secret)));
@@ -287,6 +293,26 @@ impl Core {
             Some(d) => Ok(Some(crate::model::from_body(d.body)?)),
             None => Ok(None),
         }
+    }
+
+    /// Marks `client_id` as the tenant's bootstrap client (see [`StoredClient::bootstrap`]).
+    pub(crate) async fn client_mark_bootstrap(
+        &self,
+        t: &TenantCtx,
+        client_id: &str,
+    ) -> Result<(), CoreError> {
+        let doc = self
+            .store
+            .doc_fetch(&t.id, DocKind::Client, client_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let mut c: StoredClient = crate::model::from_body(doc.body)?;
+        if !c.bootstrap {
+            c.bootstrap = true;
+            let doc = self.client_doc(&c, doc.created_at)?;
+            self.store.doc_update(&t.id, DocKind::Client, &doc).await?;
+        }
+        Ok(())
     }
 
     pub async fn client_get(

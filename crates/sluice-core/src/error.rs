@@ -73,6 +73,14 @@ impl From<StoreError> for CoreError {
                 message: format!("The {what} already exists."),
             },
             StoreError::Unavailable(msg) => CoreError::Unavailable { internal: msg },
+            StoreError::Invalid(msg) => {
+                tracing::debug!(error = %msg, "value refused by the store");
+                CoreError::BadRequest {
+                    code: "invalid_body",
+                    message: "The request contains characters that are not allowed (such as NUL)."
+                        .into(),
+                }
+            }
             StoreError::Other(msg) => CoreError::Internal { internal: msg },
         }
     }

@@ -26,8 +26,8 @@ pub struct PasswordGrant<'a> {
     pub scope: Option<&'a str>,
     /// The peer address of the request.
     pub ip: Option<&'a str>,
-    /// The `auth0-forwarded-for` header: the end user's IP, trusted only from a confidential
-    /// client that authenticated with its secret.
+    /// The `auth0-forwarded-for` header: the end user's IP, trusted only as
+    /// [`end_user_ip`] says.
     pub forwarded_for: Option<&'a str>,
 }
 
@@ -43,7 +43,8 @@ impl Core {
         } else {
             "password"
         };
-        if !client.allows_grant(grant_type) {
+        if !client.allows_grant(grant_type) || client.body.is_first_party == Some(false) {
+            // Third-party applications never get a user's password (Auth0 refuses them too).
             return Err(CoreError::oauth(
                 403,
                 "unauthorized_client",
@@ -77,6 +78,7 @@ impl Core {
         let conn = self.connection_for_client(t, &client, &realm).await?;
         // The API, before spending a password check.
         let api = self.user_token_api(t, g.audience).await?;
+        let ip = end_user_ip(&client, g.client, g.ip, g.forwarded_for);
         let outcome = self
             .login(
                 t,
@@ -84,11 +86,7 @@ impl Core {
                     connection: &conn,
                     identifier: g.username,
                     password: g.password,
-                    ip: if client.is_public() {
-                        g.ip
-                    } else {
-                        g.forwarded_for.or(g.ip)
-                    },
+                    ip: ip.as_deref(),
                     client_id: Some(&client.client_id),
                 },
             )
@@ -102,7 +100,7 @@ impl Core {
                     client: &client,
                     connection: conn.body.name.as_deref().unwrap_or(&realm),
                     protocol: "oauth2-password",
-                    ip: g.ip,
+                    ip: ip.as_deref(),
                     user_agent: None,
                     query: Default::default(),
                     scope: g.scope.unwrap_or(""),
@@ -129,6 +127,30 @@ impl Core {
             },
         )
         .await
+    }
+}
+
+/// The address brute-force protection and the logs attribute a login to: the
+/// `auth0-forwarded-for` header only from a client with Auth0's
+/// `is_token_endpoint_ip_header_trusted: true` that authenticated with its secret, and only
+/// when it is an IP address; otherwise the peer address of the request. Anyone else could name
+/// a fresh address on every attempt and never be blocked.
+pub fn end_user_ip(
+    client: &StoredClient,
+    auth: &ClientAuth,
+    peer: Option<&str>,
+    forwarded_for: Option<&str>,
+) -> Option<String> {
+    let trusted = client.body.is_token_endpoint_ip_header_trusted == Some(true)
+        && !client.is_public()
+        && auth.client_secret.is_some();
+    let forwarded = forwarded_for
+        .map(str::trim)
+        .filter(|_| trusted)
+        .and_then(|f| f.parse::<std::net::IpAddr>().ok());
+    match forwarded {
+        Some(ip) => Some(ip.to_string()),
+        None => peer.map(str::to_string),
     }
 }
 

@@ -12,6 +12,9 @@ pub enum StoreError {
     /// The database could not be reached.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot take a value of the request (e.g. a NUL character in text).
+    #[error("invalid value: {0}")]
+    Invalid(String),
     #[error("store error: {0}")]
     Other(String),
 }
@@ -200,6 +203,9 @@ pub enum ArtifactKind {
     Session,
     /// A login transaction: a validated `/authorize` request waiting for the user.
     Transaction,
+    /// A revoked family (keyed by the family id): the access tokens it issued are refused by
+    /// `/userinfo` until they would have expired anyway.
+    RevokedFamily,
 }
 
 impl ArtifactKind {
@@ -209,6 +215,7 @@ impl ArtifactKind {
             ArtifactKind::Refresh => "refresh",
             ArtifactKind::Session => "session",
             ArtifactKind::Transaction => "txn",
+            ArtifactKind::RevokedFamily => "revoked",
         }
     }
 }

@@ -100,22 +100,27 @@ impl Core {
     }
 
     /// Which tenant a Host header addresses: `NAME.<base_domain>` is tenant NAME (404 if there
-    /// is none); any other host is the default tenant.
-    pub fn tenant_name_for_host<'a>(&'a self, host: Option<&'a str>) -> &'a str {
+    /// is none); any other host is the default tenant. Host names are case-insensitive and may
+    /// end with the root's dot (`ACME.Example.COM.` is tenant `acme`).
+    pub fn tenant_name_for_host(&self, host: Option<&str>) -> String {
         let Some(host) = host else {
-            return &self.config.default_tenant;
+            return self.config.default_tenant.clone();
         };
-        let hostname = strip_port(host);
-        let base = &self.config.base_domain;
+        let hostname = strip_port(host).trim_end_matches('.').to_ascii_lowercase();
+        let base = self
+            .config
+            .base_domain
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
         if !base.is_empty()
             && let Some(prefix) = hostname.strip_suffix(base.as_str())
             && let Some(label) = prefix.strip_suffix('.')
             && !label.is_empty()
             && !label.contains('.')
         {
-            return label;
+            return label.to_string();
         }
-        &self.config.default_tenant
+        self.config.default_tenant.clone()
     }
 
     /// A loaded tenant: from the per-process cache while it is younger than
@@ -194,7 +199,7 @@ impl Core {
 
     /// The tenant a request's Host header addresses.
     pub async fn tenant_for_host(&self, host: Option<&str>) -> Result<Arc<TenantCtx>, CoreError> {
-        let name = self.tenant_name_for_host(host).to_string();
+        let name = self.tenant_name_for_host(host);
         self.tenant(&name).await
     }
 

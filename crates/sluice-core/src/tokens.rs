@@ -125,10 +125,21 @@ impl Core {
         };
         let granted: Vec<String> = granted.iter().map(|s| s.to_string()).collect();
         // Credentials-exchange Hooks and Actions: extra claims, a replacement scope, or denial.
-        let (extra, new_scope) = self
-            .credentials_exchange(t, &client, audience, &granted)
-            .await?;
-        let scope = new_scope.unwrap_or(granted).join(" ");
+        // The bootstrap client's Management API tokens do not depend on them: whatever a hook
+        // or action does, the administrators keep a way in to fix it.
+        let (extra, new_scope) = if client.bootstrap && api.is_system {
+            (JsonMap::new(), None)
+        } else {
+            self.credentials_exchange(t, &client, audience, &granted)
+                .await?
+        };
+        let scope = match new_scope {
+            // A hook may narrow a Management API token, never widen it past the client grant.
+            Some(s) if api.is_system => s.into_iter().filter(|x| grant.scope.contains(x)).collect(),
+            Some(s) => s,
+            None => granted,
+        }
+        .join(" ");
         let now = self.now();
         let lifetime = api.body.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
         let mut claims = JsonMap::new();
@@ -169,15 +180,22 @@ impl Core {
                 message: "Invalid token".into(),
             }
         })?;
-        let client_id = claims
-            .get("azp")
-            .and_then(|v| v.as_str())
-            .or_else(|| claims.get("sub").and_then(|v| v.as_str()))
-            .unwrap_or_default();
-        let scope = claims
-            .get("scope")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        Ok(Actor::new(&t.id, client_id, scope))
+        let str_claim = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+        let (sub, azp, scope) = (str_claim("sub"), str_claim("azp"), str_claim("scope"));
+        // Only the client-credentials grant writes `gty: client-credentials` (extensibility
+        // code cannot set it) and its subject is `<client_id>@clients`. Anything else is a
+        // user's token, which holds at most the current-user scopes.
+        let app_token = str_claim("gty") == "client-credentials"
+            && !azp.is_empty()
+            && sub.strip_suffix("@clients") == Some(azp);
+        if app_token {
+            Ok(Actor::new(&t.id, azp, scope))
+        } else if sub.is_empty() {
+            Err(CoreError::Unauthorized {
+                message: "Invalid token".into(),
+            })
+        } else {
+            Ok(Actor::for_user(&t.id, azp, sub, scope))
+        }
     }
 }

@@ -27,10 +27,11 @@ fn user_exists() -> CoreError {
     }
 }
 
-/// A minimal, permissive email check (one `@`, something on both sides, no spaces).
+/// A minimal, permissive email check (one `@`, something on both sides, no spaces or control
+/// characters).
 pub fn validate_email(email: &str) -> Result<(), CoreError> {
     let ok = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'));
     if ok {
         Ok(())
@@ -243,7 +244,7 @@ impl Core {
         actor: &Actor,
         user_id: &str,
     ) -> Result<User, CoreError> {
-        actor.require("read:users")?;
+        actor.require_self_or(user_id, &["read:users"], &["read:current_user"])?;
         Ok(self
             .store
             .user_fetch(&t.id, user_id)
@@ -318,6 +319,9 @@ impl Core {
         user_id: &str,
         body: JsonMap,
     ) -> Result<User, CoreError> {
+        if actor.user.is_some() {
+            return self.user_update_own_metadata(t, actor, user_id, body).await;
+        }
         let metadata_only = body
             .keys()
             .all(|k| k == "app_metadata" || k == "user_metadata");
@@ -429,6 +433,68 @@ impl Core {
         Ok(r.profile)
     }
 
+    /// `PATCH /api/v2/users/{id}` with an end user's token: only the user's own
+    /// `user_metadata`. Adding a key takes `create:` or `update:current_user_metadata`,
+    /// changing one `update:`, removing one (`null`) `delete:` or `update:`.
+    async fn user_update_own_metadata(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        user_id: &str,
+        mut body: JsonMap,
+    ) -> Result<User, CoreError> {
+        const OWN: &[&str] = &[
+            "update:current_user_metadata",
+            "create:current_user_metadata",
+            "delete:current_user_metadata",
+        ];
+        actor.require_self_or(user_id, &[], OWN)?;
+        let denied = |message: String| CoreError::Forbidden {
+            code: "insufficient_scope",
+            message,
+        };
+        if let Some(k) = body.keys().find(|k| k.as_str() != "user_metadata") {
+            return Err(denied(format!(
+                "A token issued to a user can change only its user_metadata, not '{k}'."
+            )));
+        }
+        let patch = match body.remove("user_metadata") {
+            Some(serde_json::Value::Object(m)) => m,
+            None => JsonMap::new(),
+            Some(_) => {
+                return Err(CoreError::payload(
+                    "Invalid type for property 'user_metadata': expected object",
+                ));
+            }
+        };
+        let mut r = self
+            .store
+            .user_fetch(&t.id, user_id)
+            .await?
+            .ok_or_else(not_found)?;
+        for (k, v) in &patch {
+            let exists = r.profile.user_metadata.contains_key(k);
+            let need: &[&str] = match (v.is_null(), exists) {
+                (true, _) => &[
+                    "delete:current_user_metadata",
+                    "update:current_user_metadata",
+                ],
+                (false, true) => &["update:current_user_metadata"],
+                (false, false) => &[
+                    "create:current_user_metadata",
+                    "update:current_user_metadata",
+                ],
+            };
+            actor.require_any(need)?;
+        }
+        merge_metadata(&mut r.profile.user_metadata, patch);
+        r.profile.updated_at = self.now_rfc3339();
+        if !self.store.user_update(&r).await? {
+            return Err(not_found());
+        }
+        Ok(r.profile)
+    }
+
     pub async fn user_delete(
         &self,
         t: &TenantCtx,
@@ -480,7 +546,16 @@ mod tests {
     #[test]
     fn emails_need_one_at_and_no_spaces() {
         assert!(validate_email("a@b.c").is_ok());
-        for bad in ["", "ab", "@b", "a@", "a b@c", "a@b@c"] {
+        for bad in [
+            "",
+            "ab",
+            "@b",
+            "a@",
+            "a b@c",
+            "a@b@c",
+            "a\0@b.c",
+            "a@b\u{7}.c",
+        ] {
             assert!(validate_email(bad).is_err(), "{bad}");
         }
     }

@@ -9,7 +9,10 @@
 //! - Hook: `module.exports = function (...)` (Auth0's webtask form), called with the trigger's
 //!   arguments; the result is the callback's own.
 //! - Action: `exports.onExecute<Trigger> = async (event, api) => {...}`; `api` records what the
-//!   handler asks (claims, metadata, deny) and the result is that record.
+//!   handler asks (claims, scopes, metadata, deny) and the result is that record. The parts of
+//!   Auth0's `api` that Sluice cannot honour (`multifactor`, `authentication`, `redirect`) exist
+//!   and record their use under `unsupported`, so that the core refuses the login instead of
+//!   issuing tokens without what the action required.
 
 use sluice_core::ports::{ScriptKind, Trigger};
 use std::borrow::Cow;
@@ -60,13 +63,17 @@ fn action(t: Trigger, source: &str) -> String {
     format!(
         "function (event, callback) {{ {prelude}{source}\n}})(module, exports); \
 var __h = (module.exports && module.exports.{handler}) || exports.{handler}; \
-var __r = {{ id_token: {{}}, access_token: {{}}, app_metadata: {{}}, user_metadata: {{}}, deny: null, scopes_added: [], scopes_removed: [] }}; \
+var __r = {{ id_token: {{}}, access_token: {{}}, app_metadata: {{}}, user_metadata: {{}}, deny: null, scopes_added: [], scopes_removed: [], unsupported: [] }}; \
 var __claim = function (o) {{ return function (k, v) {{ o[String(k)] = v === undefined ? null : v; }}; }}; \
+var __no = function (what) {{ return function () {{ if (__r.unsupported.indexOf(what) < 0) __r.unsupported.push(what); return ''; }}; }}; \
 var api = {{ \
 idToken: {{ setCustomClaim: __claim(__r.id_token) }}, \
 accessToken: {{ setCustomClaim: __claim(__r.access_token), addScope: function (s) {{ __r.scopes_added.push(String(s)); }}, removeScope: function (s) {{ __r.scopes_removed.push(String(s)); }} }}, \
 access: {{ deny: function (a, b) {{ __r.deny = b === undefined ? {{ code: null, reason: String(a) }} : {{ code: String(a), reason: String(b) }}; }} }}, \
-user: {{ setAppMetadata: __claim(__r.app_metadata), setUserMetadata: __claim(__r.user_metadata) }} }}; \
+user: {{ setAppMetadata: __claim(__r.app_metadata), setUserMetadata: __claim(__r.user_metadata) }}, \
+multifactor: {{ enable: __no('api.multifactor.enable') }}, \
+authentication: {{ challengeWith: __no('api.authentication.challengeWith'), challengeWithAny: __no('api.authentication.challengeWithAny'), enrollWith: __no('api.authentication.enrollWith'), enrollWithAny: __no('api.authentication.enrollWithAny'), recordMethod: __no('api.authentication.recordMethod') }}, \
+redirect: {{ sendUserTo: __no('api.redirect.sendUserTo'), encodeToken: __no('api.redirect.encodeToken'), validateToken: __no('api.redirect.validateToken') }} }}; \
 Promise.resolve().then(function () {{ return typeof __h === 'function' ? __h(event, api) : undefined; }}) \
 .then(function () {{ callback(null, __r); }}, function (e) {{ callback(e); }}); }}",
         prelude = module_prelude()

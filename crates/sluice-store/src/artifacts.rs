@@ -15,6 +15,7 @@ fn kind_from(s: &str) -> StoreResult<ArtifactKind> {
         "refresh" => ArtifactKind::Refresh,
         "session" => ArtifactKind::Session,
         "txn" => ArtifactKind::Transaction,
+        "revoked" => ArtifactKind::RevokedFamily,
         other => return Err(StoreError::Other(format!("unknown artifact kind {other}"))),
     })
 }
@@ -27,7 +28,7 @@ where
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    let e = |e: sqlx::Error| StoreError::Other(e.to_string());
+    let e = crate::db_err;
     let body: String = r.try_get("body").map_err(e)?;
     let kind: String = r.try_get("kind").map_err(e)?;
     Ok(Artifact {

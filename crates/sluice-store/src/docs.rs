@@ -17,7 +17,7 @@ where
     for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    let e = |e: sqlx::Error| StoreError::Other(e.to_string());
+    let e = crate::db_err;
     let body: String = r.try_get("body").map_err(e)?;
     Ok(Doc {
         id: r.try_get("id").map_err(e)?,

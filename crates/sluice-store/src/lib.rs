@@ -56,10 +56,23 @@ pub(crate) fn map_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(what.to_string())
         }
+        _ => db_err(e),
+    }
+}
+
+/// Classifies a database error: unreachable (retry later), a value the database cannot take
+/// (PostgreSQL refuses NUL characters in text: SQLSTATE 22021, 22P05), or anything else.
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(db)
+            if matches!(db.code().as_deref(), Some("22021") | Some("22P05")) =>
+        {
+            StoreError::Invalid(db.message().to_string())
+        }
         _ => StoreError::Other(e.to_string()),
     }
 }

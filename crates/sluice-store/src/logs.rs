@@ -13,7 +13,7 @@ where
     for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    let e = |e: sqlx::Error| StoreError::Other(e.to_string());
+    let e = crate::db_err;
     let body: String = r.try_get("body").map_err(e)?;
     Ok(LogRecord {
         tenant_id: r.try_get("tenant_id").map_err(e)?,

@@ -12,16 +12,11 @@ where
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    let get = |c: &str| {
-        r.try_get::<String, _>(c)
-            .map_err(|e| StoreError::Other(e.to_string()))
-    };
+    let get = |c: &str| r.try_get::<String, _>(c).map_err(crate::db_err);
     Ok(TenantRecord {
         id: get("id")?,
         name: get("name")?,
-        created_at: r
-            .try_get::<i64, _>("created_at")
-            .map_err(|e| StoreError::Other(e.to_string()))?,
+        created_at: r.try_get::<i64, _>("created_at").map_err(crate::db_err)?,
         settings: serde_json::from_str(&get("settings")?)
             .map_err(|e| StoreError::Other(e.to_string()))?,
     })
@@ -34,7 +29,7 @@ where
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    let e = |e: sqlx::Error| StoreError::Other(e.to_string());
+    let e = crate::db_err;
     let state: String = r.try_get("state").map_err(e)?;
     Ok(KeyRecord {
         tenant_id: r.try_get("tenant_id").map_err(e)?,

@@ -15,7 +15,7 @@ where
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    let e = |e: sqlx::Error| StoreError::Other(e.to_string());
+    let e = crate::db_err;
     let body: String = r.try_get("body").map_err(e)?;
     let origin: String = r.try_get("origin").map_err(e)?;
     Ok(UserRecord {

@@ -496,3 +496,153 @@ async fn authorization_matrix_covers_every_management_route() {
         assert_eq!(documented, &json!(scopes), "{m} {p}");
     }
 }
+
+/// A token issued to an end user (password-realm through a public SPA client) for the
+/// Management API, asking for `scope`.
+async fn user_mgmt_token(s: &TestServer, spa: &str, scope: &str) -> String {
+    let r = s
+        .http
+        .post(format!("{}/oauth/token", s.url))
+        .form(&[
+            (
+                "grant_type",
+                "http://auth0.com/oauth/grant-type/password-realm",
+            ),
+            ("client_id", spa),
+            ("realm", "db"),
+            ("username", "enduser@example.com"),
+            ("password", "enduser-pw"),
+            ("audience", &format!("{}/api/v2/", s.url)),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    v["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_tokens_hold_only_current_user_power_on_every_route() {
+    use sluice_core::authz::CURRENT_USER_SCOPES;
+    let s = TestServer::start("sqlite").await;
+    let admin = s.mgmt_token().await;
+    let (st, c) = s
+        .call(
+            "POST",
+            "/api/v2/clients",
+            Some(&admin),
+            Some(json!({"name": "spa", "app_type": "spa",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["http://auth0.com/oauth/grant-type/password-realm"]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{c}");
+    let spa = c["client_id"].as_str().unwrap().to_string();
+    let (st, _) = s
+        .call(
+            "POST",
+            "/api/v2/connections",
+            Some(&admin),
+            Some(json!({"name": "db", "strategy": "auth0",
+            "enabled_clients": [spa], "options": {"passwordPolicy": "none"}})),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let r = s
+        .http
+        .post(format!("{}/dbconnections/signup", s.url))
+        .json(&json!({"client_id": spa, "connection": "db", "email": "enduser@example.com", "password": "enduser-pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let me = format!(
+        "auth0%7C{}",
+        r.json::<Value>().await.unwrap()["_id"].as_str().unwrap()
+    );
+
+    // One token per current-user scope, and one that asked for every scope there is.
+    let greedy: Vec<&str> = MGMT_SCOPES
+        .iter()
+        .chain(CURRENT_USER_SCOPES)
+        .copied()
+        .collect();
+    let mut tokens: Vec<(String, String)> = Vec::new();
+    for scope in CURRENT_USER_SCOPES
+        .iter()
+        .copied()
+        .chain([greedy.join(" ").as_str()])
+    {
+        tokens.push((scope.to_string(), user_mgmt_token(&s, &spa, scope).await));
+    }
+    for (i, (asked, tok)) in tokens.iter().enumerate() {
+        // Every route, aimed at anything but the user's own record, is refused.
+        for (method, path_t, path, _) in MATRIX {
+            let (st, e) = s.call(method, path, Some(tok), body_for(method)).await;
+            assert_eq!(
+                st, 403,
+                "{method} {path_t} with a user token that asked for {asked}: {e}"
+            );
+        }
+        // Of the user's own record, only what the current-user scopes allow.
+        let held = tok_scopes(tok);
+        let holds = |x: &str| held.iter().any(|h| h == x);
+        let (st, _) = s
+            .call("GET", &format!("/api/v2/users/{me}"), Some(tok), None)
+            .await;
+        let can_read = holds("read:current_user");
+        assert_eq!(
+            st,
+            if can_read { 200 } else { 403 },
+            "GET own user, {asked}"
+        );
+        let (st, _) = s
+            .call(
+                "PATCH",
+                &format!("/api/v2/users/{me}"),
+                Some(tok),
+                Some(json!({"user_metadata": {format!("k{i}"): "v"}})),
+            )
+            .await;
+        // A key the user does not have yet: adding it takes create or update.
+        let can_add =
+            holds("update:current_user_metadata") || holds("create:current_user_metadata");
+        assert_eq!(
+            st,
+            if can_add { 200 } else { 403 },
+            "PATCH own metadata, {asked}"
+        );
+        for (method, path, body) in [
+            ("DELETE", format!("/api/v2/users/{me}"), None),
+            ("GET", format!("/api/v2/user-blocks/{me}"), None),
+            ("DELETE", format!("/api/v2/user-blocks/{me}"), None),
+            (
+                "PATCH",
+                format!("/api/v2/users/{me}"),
+                Some(json!({"app_metadata": {"role": "admin"}})),
+            ),
+        ] {
+            let (st, e) = s.call(method, &path, Some(tok), body).await;
+            assert_eq!(st, 403, "{method} own {path} with {asked}: {e}");
+        }
+    }
+    // The greedy token got the current-user scopes and nothing else.
+    let (_, greedy_tok) = tokens.last().unwrap();
+    let mut held = tok_scopes(greedy_tok);
+    held.sort();
+    let mut want: Vec<String> = CURRENT_USER_SCOPES.iter().map(|x| x.to_string()).collect();
+    want.sort();
+    assert_eq!(held, want);
+}
+
+fn tok_scopes(tok: &str) -> Vec<String> {
+    let claims = sluice_crypto::jwt::decode_unverified(tok).unwrap().1;
+    claims["scope"]
+        .as_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}

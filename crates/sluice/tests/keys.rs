@@ -288,6 +288,7 @@ fn token_from(core: &Core, t: &sluice_core::TenantCtx, now: i64) -> String {
     claims.insert("iat".into(), now.into());
     claims.insert("exp".into(), (now + 3600).into());
     claims.insert("scope".into(), "read:signing_keys".into());
+    claims.insert("gty".into(), "client-credentials".into());
     core.sign_jwt(t, &claims).unwrap()
 }
 

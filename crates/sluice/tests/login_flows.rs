@@ -589,6 +589,16 @@ async fn brute_force(backend: &str) {
         )
         .await;
     let uid = u["user_id"].as_str().unwrap().replace('|', "%7C");
+    // The app vouches for the end user's address (Auth0's opt-in for backends that proxy logins).
+    let (st, _) = s
+        .call(
+            "PATCH",
+            &format!("/api/v2/clients/{}", app.0),
+            Some(&tok),
+            Some(json!({"is_token_endpoint_ip_header_trusted": true})),
+        )
+        .await;
+    assert_eq!(st, 200);
     for _ in 0..10 {
         assert_eq!(
             login_from(&s, &app, "bf@example.com", "wrong", Some("203.0.113.7"))
@@ -600,7 +610,8 @@ async fn brute_force(backend: &str) {
     // Ten consecutive failures from one IP block that user from that IP, even with the right password.
     let (st, e) = login_from(&s, &app, "bf@example.com", "right", Some("203.0.113.7")).await;
     assert_eq!((st, e["error"].as_str()), (429, Some("too_many_attempts")));
-    // auth0-forwarded-for from a confidential client is the end user's IP: another IP is fine.
+    // auth0-forwarded-for from a trusted confidential client is the end user's IP: another IP
+    // is fine.
     assert_eq!(
         login_from(&s, &app, "bf@example.com", "right", Some("198.51.100.1"))
             .await

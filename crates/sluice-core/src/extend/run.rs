@@ -31,6 +31,35 @@ pub struct LoginExtras {
     pub id_token: JsonMap,
     #[serde(default)]
     pub access_token: JsonMap,
+    /// The access token's scopes as Rules set them (`context.accessToken.scope`), replacing
+    /// the granted ones; `None` when no rule changed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Vec<String>>,
+    /// Scopes Actions added (`api.accessToken.addScope`) and removed (`removeScope`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes_added: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes_removed: Vec<String>,
+}
+
+/// Whether a rule set a context field to something (not `undefined`, `null` or `false`).
+fn is_set(v: &Value) -> bool {
+    !matches!(v, Value::Null | Value::Bool(false))
+}
+
+/// A list of scopes as extensibility code writes it: an array of strings or one string.
+fn scope_list(v: &Value) -> Option<Vec<String>> {
+    match v {
+        Value::Array(a) => Some(
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .flat_map(|x| x.split_whitespace())
+                .map(str::to_string)
+                .collect(),
+        ),
+        Value::String(s) => Some(s.split_whitespace().map(str::to_string).collect()),
+        _ => None,
+    }
 }
 
 /// The login a post-login point runs for.
@@ -145,6 +174,28 @@ impl Core {
         }
     }
 
+    /// A login that extensibility code made depend on something Sluice does not implement
+    /// (multi-factor authentication, redirects) fails closed: refused, with a tenant log event
+    /// naming the code, never tokens issued without what it required.
+    async fn refuse_unsupported(&self, t: &TenantCtx, who: &str, what: &str) -> CoreError {
+        self.log_event(
+            t,
+            crate::logs::LogEvent {
+                log_type: "f",
+                description: format!(
+                    "Login refused: the {who} requires {what}, which this server does not support"
+                ),
+                ..Default::default()
+            },
+        )
+        .await;
+        CoreError::oauth(
+            403,
+            "access_denied",
+            "This login requires a step this server does not support (such as multi-factor authentication); it was refused. The details are in the tenant logs.",
+        )
+    }
+
     /// Rules, then post-login Actions, for a user who just authenticated.
     pub async fn post_login(
         &self,
@@ -198,6 +249,19 @@ impl Core {
                 }
                 Err(_) => return Err(failed("rule", &rule.name)),
             };
+            for (field, what) in [
+                (
+                    "multifactor",
+                    "multi-factor authentication (context.multifactor)",
+                ),
+                ("redirect", "a redirect (context.redirect)"),
+            ] {
+                if is_set(&v["context"][field]) {
+                    return Err(self
+                        .refuse_unsupported(t, &format!("rule '{}'", rule.name), what)
+                        .await);
+                }
+            }
             if v["user"].is_object() {
                 profile = v["user"].clone();
             }
@@ -218,7 +282,12 @@ impl Core {
         }
         if let Some(c) = context["accessToken"].as_object() {
             let mut c = c.clone();
-            c.remove("scope");
+            let asked: Vec<String> = p.scope.split_whitespace().map(str::to_string).collect();
+            if let Some(scope) = c.remove("scope").as_ref().and_then(scope_list)
+                && scope != asked
+            {
+                extras.scope = Some(scope);
+            }
             self.merge_claims(t, &mut extras.access_token, &c, "rules")
                 .await;
         }
@@ -257,6 +326,18 @@ impl Core {
             if let Some(d) = v["deny"].as_object() {
                 let reason = d["reason"].as_str().unwrap_or("Access denied").to_string();
                 return Err(CoreError::oauth(403, "access_denied", reason));
+            }
+            if let Some(what) = v["unsupported"].as_array().and_then(|a| a.first()) {
+                let what = what.as_str().unwrap_or("an unsupported feature");
+                return Err(self
+                    .refuse_unsupported(t, &format!("action '{}'", action.name), what)
+                    .await);
+            }
+            for (key, into) in [
+                ("scopes_added", &mut extras.scopes_added),
+                ("scopes_removed", &mut extras.scopes_removed),
+            ] {
+                into.extend(scope_list(&v[key]).unwrap_or_default());
             }
             for (key, into) in [
                 ("id_token", &mut extras.id_token),

@@ -197,6 +197,14 @@ impl Core {
         t: &TenantCtx,
         req: LoginRequest<'_>,
     ) -> Result<LoginOutcome, CoreError> {
+        if req.identifier.chars().any(char::is_control) {
+            // No account has such a name; not a credential failure to count or to log.
+            return Err(CoreError::oauth(
+                400,
+                "invalid_request",
+                "The username or email contains characters that are not allowed.",
+            ));
+        }
         let mut known_user = None;
         let guard = self.brute_force_key(&req);
         let state = match &guard {
@@ -378,10 +386,10 @@ impl Core {
                     })?;
                 // Cached while the connection was in legacy mode, before import mode was
                 // turned on: the script just verified the password, so this is the migration.
-                if existing.password_hash.is_none()
-                    && existing.origin == UserOrigin::LegacyCached
-                    && existing.connection == rec.connection
-                {
+                if existing.connection != rec.connection {
+                    return Err(self.identity_conflict(t, &existing, conn).await);
+                }
+                if existing.password_hash.is_none() && existing.origin == UserOrigin::LegacyCached {
                     existing.password_hash = rec.password_hash;
                     existing.origin = rec.origin;
                     existing.profile.updated_at = rec.profile.updated_at;
@@ -444,6 +452,9 @@ impl Core {
         let user_id = format!("auth0|{}", p.raw_id);
         for _ in 0..3 {
             if let Some(mut rec) = self.store.user_fetch(&t.id, &user_id).await? {
+                if rec.connection != name {
+                    return Err(self.identity_conflict(t, &rec, conn).await);
+                }
                 p.apply(&mut rec.profile, mode, false);
                 rec.profile.updated_at = self.now_rfc3339();
                 rec.email_key = rec.profile.email.clone();
@@ -470,6 +481,45 @@ impl Core {
         Err(CoreError::internal(
             "could not cache the legacy user profile",
         ))
+    }
+
+    /// A connection's script returned a user id that a user of another connection already
+    /// has. Sluice never merges the two (the login would yield the other user's `sub`) nor
+    /// overwrites one with the other: the login is refused and the tenant log names both
+    /// connections, so that an administrator can make the ids unique (docs/scripts.md: prefix
+    /// them with the connection).
+    pub(crate) async fn identity_conflict(
+        &self,
+        t: &TenantCtx,
+        existing: &UserRecord,
+        conn: &Connection,
+    ) -> CoreError {
+        let name = connection_name(conn);
+        self.log_event(
+            t,
+            crate::logs::LogEvent {
+                log_type: "f",
+                description: format!(
+                    "User id conflict: connection '{name}' returned user id '{}', which belongs to a user of connection '{}'; the login is refused. Make the ids unique, e.g. prefix them with the connection name.",
+                    existing.profile.user_id, existing.connection
+                ),
+                user_id: Some(existing.profile.user_id.clone()),
+                connection: Some(name.clone()),
+                connection_id: Some(conn.id.clone()),
+                details: Some(serde_json::json!({
+                    "user_id": existing.profile.user_id,
+                    "connection": name,
+                    "existing_connection": existing.connection,
+                })),
+                ..Default::default()
+            },
+        )
+        .await;
+        CoreError::oauth(
+            403,
+            "access_denied",
+            "This account cannot sign in: its user id belongs to an account of another connection. An administrator must resolve the conflict (see the tenant logs).",
+        )
     }
 
     async fn finish_login(

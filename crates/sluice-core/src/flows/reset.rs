@@ -83,6 +83,15 @@ impl Core {
         if email.is_empty() || connection.is_empty() {
             return Err(CoreError::bad_request("email and connection are required"));
         }
+        if email
+            .chars()
+            .chain(connection.chars())
+            .any(char::is_control)
+        {
+            return Err(CoreError::bad_request(
+                "email and connection must not contain control characters",
+            ));
+        }
         let conn = self
             .connection_fetch_by_name(t, connection)
             .await?
@@ -350,6 +359,17 @@ impl Core {
             Err(f) => return Err(script_failed(ScriptKind::GetUser, &f)),
         };
         let rec = self.migrated_record(t, conn, &p, new_password).await?;
-        self.store.user_insert(&rec).await.map_err(CoreError::from)
+        match self.store.user_insert(&rec).await {
+            Ok(()) => Ok(()),
+            Err(crate::ports::StoreError::Conflict(what)) => {
+                match self.store.user_fetch(&t.id, &rec.profile.user_id).await? {
+                    Some(existing) if existing.connection != rec.connection => {
+                        Err(self.identity_conflict(t, &existing, conn).await)
+                    }
+                    _ => Err(crate::ports::StoreError::Conflict(what).into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -27,6 +27,13 @@ pub struct AuthorizeParams {
     pub login_hint: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    /// Refused when set: Sluice cannot satisfy an authentication context (such as Auth0's
+    /// multi-factor policy) and never pretends to.
+    pub acr_values: Option<String>,
+    /// Request objects are not supported (the discovery document says so): refused, never
+    /// silently ignored with the parameters inside them.
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
 }
 
 /// A validated request: what the login transaction and the code remember.
@@ -232,6 +239,32 @@ impl Core {
             req.max_age = Some(m.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
                 req.error("invalid_request", "max_age must be a non-negative integer")
             })?);
+        }
+        if p.request.as_deref().is_some_and(|r| !r.is_empty()) {
+            return Err(req.error(
+                "request_not_supported",
+                "Request objects (the request parameter) are not supported",
+            ));
+        }
+        if p.request_uri.as_deref().is_some_and(|r| !r.is_empty()) {
+            return Err(req.error(
+                "request_uri_not_supported",
+                "The request_uri parameter is not supported",
+            ));
+        }
+        if let Some(acr) = p.acr_values.as_deref().filter(|a| !a.trim().is_empty()) {
+            return Err(req.error(
+                "unmet_authentication_requirements",
+                format!(
+                    "The requested authentication context ({acr}) cannot be met: this server does not support multi-factor authentication"
+                ),
+            ));
+        }
+        if client.body.is_first_party == Some(false) {
+            return Err(req.error(
+                "unauthorized_client",
+                "Third-party applications need the user's consent, which this server does not support yet",
+            ));
         }
         if let Some(prompt) = req.prompt.as_deref()
             && !prompt

@@ -1,7 +1,7 @@
 //! Authorization codes: issued after the user authenticated for a validated `/authorize`
 //! request, redeemed once at `grant_type=authorization_code` with the same client and redirect
 //! URI and, when the request had a PKCE challenge, the verifier. A code presented twice
-//! revokes the refresh tokens it produced.
+//! revokes what it produced: its refresh tokens, and its access tokens at `/userinfo`.
 
 use crate::clients::StoredClient;
 use crate::error::CoreError;
@@ -182,7 +182,7 @@ impl Core {
         {
             Take::Taken(a) => a,
             Take::AlreadyUsed(a) => {
-                let n = self.store.artifact_delete_family(&t.id, &a.family).await?;
+                let n = self.family_revoke(t, &a.family).await?;
                 tracing::warn!(tenant = %t.name, revoked = n, "authorization code reused: what it issued is revoked");
                 return Err(invalid_code());
             }

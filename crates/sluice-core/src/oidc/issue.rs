@@ -3,10 +3,11 @@
 //! for an API or for `/userinfo`), the ID token with `openid`, and a refresh token with
 //! `offline_access` when the client and the API allow it.
 
+use crate::authz::CURRENT_USER_SCOPES;
 use crate::clients::StoredClient;
 use crate::error::CoreError;
 use crate::extend::run::LoginExtras;
-use crate::oidc::refresh::RefreshGrantState;
+use crate::oidc::refresh::{RefreshGrantState, family_jti};
 use crate::resource_servers::DEFAULT_TOKEN_LIFETIME;
 use crate::service::Core;
 use crate::tenant::TenantCtx;
@@ -52,21 +53,84 @@ pub struct UserTokens<'a> {
     pub new_refresh_token: bool,
 }
 
-/// The requested scopes the client may have: identity scopes and the API's own scopes.
+/// The API scopes a user's token may carry for `api`, before Rules and Actions: for the
+/// Management API only the current-user scopes (never an administrative one, whatever is
+/// asked); for an API with RBAC on (`enforce_policies`) the user's permissions, which are
+/// none until roles and permissions exist (TODO-security: intersect with them then); for any
+/// other API the scopes it defines.
+fn api_scopes_for_users(api: Option<&ResourceServer>) -> Vec<&str> {
+    match api {
+        None => Vec::new(),
+        Some(a) if a.is_system => CURRENT_USER_SCOPES.to_vec(),
+        Some(a) if a.body.enforce_policies == Some(true) => Vec::new(),
+        Some(a) => a
+            .body
+            .scopes
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|s| s.value.as_str())
+            .collect(),
+    }
+}
+
+/// The requested scopes the user's token may have: identity scopes and what
+/// [`api_scopes_for_users`] allows, in the order asked, without duplicates. `offline_access`
+/// only for an API that allows offline access (as Auth0, which drops it otherwise).
 pub fn granted_scopes<'s>(requested: &'s str, api: Option<&ResourceServer>) -> Vec<&'s str> {
-    let api_scopes: Vec<&str> = api
-        .and_then(|a| a.body.scopes.as_deref())
-        .unwrap_or_default()
-        .iter()
-        .map(|s| s.value.as_str())
-        .collect();
+    let api_scopes = api_scopes_for_users(api);
+    let offline = api.is_none_or(|a| a.body.allow_offline_access == Some(true));
     let mut out: Vec<&str> = Vec::new();
     for s in requested.split_whitespace() {
-        if (OIDC_SCOPES.contains(&s) || api_scopes.contains(&s)) && !out.contains(&s) {
+        let allowed = if s == "offline_access" {
+            offline
+        } else {
+            OIDC_SCOPES.contains(&s) || api_scopes.contains(&s)
+        };
+        if allowed && !out.contains(&s) {
             out.push(s);
         }
     }
     out
+}
+
+/// The access token's scopes: the granted ones as Rules (`context.accessToken.scope`) and
+/// Actions (`api.accessToken.addScope/removeScope`) changed them. The Management API takes
+/// no administrative scope from them either: those are returned as the second list (dropped).
+pub fn access_token_scopes(
+    granted: &[&str],
+    api: Option<&ResourceServer>,
+    extras: Option<&LoginExtras>,
+) -> (Vec<String>, Vec<String>) {
+    let mut out: Vec<String> = match extras.and_then(|x| x.scope.as_ref()) {
+        Some(replaced) => replaced.clone(),
+        None => granted.iter().map(|s| s.to_string()).collect(),
+    };
+    if let Some(x) = extras {
+        for s in &x.scopes_added {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        out.retain(|s| !x.scopes_removed.contains(s));
+    }
+    let mut dropped = Vec::new();
+    if api.is_some_and(|a| a.is_system) {
+        out.retain(|s| {
+            let ok = OIDC_SCOPES.contains(&s.as_str()) || CURRENT_USER_SCOPES.contains(&s.as_str());
+            if !ok {
+                dropped.push(s.clone());
+            }
+            ok
+        });
+    }
+    let mut seen = Vec::new();
+    out.retain(|s| {
+        let new = !seen.contains(s);
+        seen.push(s.clone());
+        new
+    });
+    (out, dropped)
 }
 
 /// The profile and email claims of the ID token (and `/userinfo`) for `scopes`.
@@ -103,6 +167,39 @@ impl Core {
         r: UserTokens<'_>,
     ) -> Result<TokenResponse, CoreError> {
         let granted = granted_scopes(r.scope, r.api);
+        let (scope, dropped) = access_token_scopes(&granted, r.api, r.extras);
+        if !dropped.is_empty() {
+            self.log_event(
+                t,
+                crate::logs::LogEvent {
+                    log_type: "w",
+                    description: format!(
+                        "Scopes dropped from a user's Management API token (only current-user scopes are allowed): {}",
+                        dropped.join(" ")
+                    ),
+                    user_id: Some(r.user.user_id.clone()),
+                    client_id: Some(r.client.client_id.clone()),
+                    ..Default::default()
+                },
+            )
+            .await;
+        }
+        let scope = scope.join(" ");
+        let offline_ok = r.new_refresh_token
+            && granted.contains(&"offline_access")
+            && r.client.allows_grant("refresh_token")
+            && r.api
+                .is_none_or(|a| a.body.allow_offline_access == Some(true));
+        // The family the tokens belong to (a code's, a refresh chain's, or a new chain's):
+        // named in the access token's `jti` so that revoking the family reaches it.
+        let family = match (r.family, offline_ok) {
+            (Some(f), _) => Some(f),
+            (None, true) => Some(RefreshGrantState {
+                family: sluice_crypto::random::random_hex(24),
+                absolute_expiry: None,
+            }),
+            (None, false) => None,
+        };
         let now = self.now();
         let userinfo = format!("{}userinfo", t.issuer);
         let (aud, lifetime) = match r.api {
@@ -124,11 +221,19 @@ impl Core {
         }
         at.insert("iat".into(), now.into());
         at.insert("exp".into(), (now + lifetime).into());
-        at.insert("scope".into(), granted.join(" ").into());
+        at.insert("scope".into(), scope.clone().into());
         if let Some(g) = r.gty {
             at.insert("gty".into(), g.into());
         }
         at.insert("azp".into(), client_id.clone().into());
+        at.insert(
+            "jti".into(),
+            match &family {
+                Some(f) => family_jti(&f.family),
+                None => sluice_crypto::random::random_hex(16),
+            }
+            .into(),
+        );
         if let Some(x) = r.extras {
             for (k, v) in &x.access_token {
                 at.entry(k.clone()).or_insert_with(|| v.clone());
@@ -168,11 +273,6 @@ impl Core {
         } else {
             None
         };
-        let offline_ok = r.new_refresh_token
-            && granted.contains(&"offline_access")
-            && r.client.allows_grant("refresh_token")
-            && r.api
-                .is_none_or(|a| a.body.allow_offline_access == Some(true));
         let refresh_token = if offline_ok {
             Some(
                 self.refresh_token_store(
@@ -180,13 +280,13 @@ impl Core {
                     r.client,
                     user_id,
                     &crate::oidc::refresh::RefreshBody {
-                        scope: granted.join(" "),
+                        scope: scope.clone(),
                         audience: r.api.and_then(|a| a.body.identifier.clone()),
                         connection: r.connection.to_string(),
                         auth_time: r.auth_time,
                         session_id: r.session_id.map(str::to_string),
                     },
-                    r.family,
+                    family,
                 )
                 .await?,
             )
@@ -197,7 +297,7 @@ impl Core {
             access_token,
             id_token,
             refresh_token,
-            scope: Some(granted.join(" ")),
+            scope: Some(scope),
             expires_in: lifetime,
             token_type: "Bearer".into(),
         })

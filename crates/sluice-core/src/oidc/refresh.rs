@@ -77,7 +77,61 @@ pub(crate) fn artifact_key(secret: &str) -> String {
     ct::sha256_hex(secret.as_bytes())
 }
 
+/// The `jti` of an access token issued in `family`: the family, then a random part. `/userinfo`
+/// reads the family back to refuse tokens of a revoked family.
+pub(crate) fn family_jti(family: &str) -> String {
+    format!("{family}.{}", random::random_hex(8))
+}
+
+/// The family an access token's `jti` names, if it was issued in one.
+pub(crate) fn jti_family(jti: &str) -> Option<&str> {
+    jti.split_once('.')
+        .map(|(f, _)| f)
+        .filter(|f| !f.is_empty())
+}
+
 impl Core {
+    /// Revokes everything a family issued: its refresh tokens and unredeemed code are deleted,
+    /// and a marker makes `/userinfo` refuse its access tokens until they would have expired
+    /// (RFC 6749 §4.1.2 and §10.4, RFC 7009 §2.1). Returns how many artifacts were deleted.
+    pub(crate) async fn family_revoke(
+        &self,
+        t: &TenantCtx,
+        family: &str,
+    ) -> Result<u64, CoreError> {
+        let now = self.now();
+        let marker = Artifact {
+            tenant_id: t.id.clone(),
+            kind: ArtifactKind::RevokedFamily,
+            key: family.to_string(),
+            // Not the family itself: deleting the family again must not delete the marker.
+            family: format!("revoked:{family}"),
+            user_id: None,
+            client_id: None,
+            body: serde_json::json!({}),
+            created_at: now,
+            expires_at: now + crate::resource_servers::MAX_TOKEN_LIFETIME + 60,
+            used_at: None,
+        };
+        match self.store.artifact_insert(&marker).await {
+            Ok(()) | Err(crate::ports::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(self.store.artifact_delete_family(&t.id, family).await?)
+    }
+
+    /// Whether an access token's family was revoked.
+    pub(crate) async fn family_revoked(&self, t: &TenantCtx, jti: &str) -> Result<bool, CoreError> {
+        let Some(family) = jti_family(jti) else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .artifact_fetch(&t.id, ArtifactKind::RevokedFamily, family, self.now())
+            .await?
+            .is_some())
+    }
+
     /// Stores a new refresh token for `user_id` and returns it.
     pub(crate) async fn refresh_token_store(
         &self,
@@ -143,6 +197,19 @@ impl Core {
         let key = artifact_key(refresh_token);
         let now = self.now();
         let artifact = if rotating {
+            // A request this token cannot satisfy (another client's token, a wider scope)
+            // is refused before the token is spent, so a bad request costs the user nothing.
+            if let Some(a) = self
+                .store
+                .artifact_fetch(&t.id, ArtifactKind::Refresh, &key, now)
+                .await?
+            {
+                if a.client_id.as_deref() != Some(client.client_id.as_str()) {
+                    return Err(invalid_refresh());
+                }
+                let stored: Stored = crate::model::from_body(a.body)?;
+                narrowed_scope(&stored.body.scope, scope)?;
+            }
             match self
                 .store
                 .artifact_take(&t.id, ArtifactKind::Refresh, &key, now)
@@ -151,7 +218,7 @@ impl Core {
                 Take::Taken(a) => a,
                 Take::AlreadyUsed(a) => {
                     // A rotated token came back: someone holds a copy. Revoke the family.
-                    let n = self.store.artifact_delete_family(&t.id, &a.family).await?;
+                    let n = self.family_revoke(t, &a.family).await?;
                     tracing::warn!(
                         tenant = %t.name,
                         client_id = %client.client_id,
@@ -182,21 +249,7 @@ impl Core {
                 return Err(invalid_refresh());
             }
         };
-        // A narrower scope may be asked for; never a wider one.
-        let scope = match scope.filter(|s| !s.trim().is_empty()) {
-            Some(s) => {
-                let had: Vec<&str> = stored.body.scope.split_whitespace().collect();
-                if let Some(extra) = s.split_whitespace().find(|x| !had.contains(x)) {
-                    return Err(CoreError::oauth(
-                        403,
-                        "invalid_scope",
-                        format!("The scope '{extra}' was not granted to this refresh token."),
-                    ));
-                }
-                s.to_string()
-            }
-            None => stored.body.scope.clone(),
-        };
+        let scope = narrowed_scope(&stored.body.scope, scope)?;
         let api = match &stored.body.audience {
             Some(a) => Some(
                 self.resource_server_by_identifier(t, a)
@@ -274,8 +327,27 @@ impl Core {
                     "The refresh token does not belong to this client.",
                 ));
             }
-            self.store.artifact_delete_family(&t.id, &a.family).await?;
+            self.family_revoke(t, &a.family).await?;
         }
         Ok(())
+    }
+}
+
+/// The scope a refresh asks for: a narrower one than the token's may be asked for, never a
+/// wider one; none asked means the token's own.
+fn narrowed_scope(had: &str, asked: Option<&str>) -> Result<String, CoreError> {
+    match asked.filter(|s| !s.trim().is_empty()) {
+        Some(s) => {
+            let had: Vec<&str> = had.split_whitespace().collect();
+            if let Some(extra) = s.split_whitespace().find(|x| !had.contains(x)) {
+                return Err(CoreError::oauth(
+                    403,
+                    "invalid_scope",
+                    format!("The scope '{extra}' was not granted to this refresh token."),
+                ));
+            }
+            Ok(s.to_string())
+        }
+        None => Ok(had.to_string()),
     }
 }

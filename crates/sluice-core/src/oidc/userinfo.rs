@@ -41,10 +41,18 @@ impl Core {
         if !scopes.contains(&"openid") {
             return Err(invalid_token());
         }
+        // A token of a revoked family (a replayed code, a reused refresh token, a revoked
+        // refresh token) or of a user who is gone or blocked no longer answers.
+        if let Some(jti) = claims.get("jti").and_then(|v| v.as_str())
+            && self.family_revoked(t, jti).await?
+        {
+            return Err(invalid_token());
+        }
         let user = self
             .store
             .user_fetch(&t.id, sub)
             .await?
+            .filter(|u| u.profile.blocked != Some(true))
             .ok_or_else(invalid_token)?;
         let mut out = JsonMap::new();
         out.insert("sub".into(), sub.into());

@@ -18,7 +18,9 @@ pub struct TestServer {
     pub url: String,
     pub http: reqwest::Client,
     pub data_dir: PathBuf,
-    _db: TestDatabase,
+    /// The database, owned by the first node (a [`peer`](TestServer::peer) has none).
+    _db: Option<TestDatabase>,
+    db_url: String,
 }
 
 /// The store backends every store-touching test runs against.
@@ -44,13 +46,40 @@ impl TestServer {
             url,
             http: reqwest::Client::new(),
             data_dir,
-            _db: db,
+            db_url: db.url.clone(),
+            _db: Some(db),
+        }
+    }
+
+    /// A second node: another server process-alike over the same database, with the same
+    /// encryption key and public URL (so the same issuer) but its own port and caches. It
+    /// must be dropped before the first node (which owns the database).
+    pub async fn peer(&self) -> TestServer {
+        let data_dir = std::env::temp_dir().join(format!("sluice-testkit-{}", unique_id()));
+        std::fs::create_dir_all(&data_dir).expect("peer data dir");
+        std::fs::copy(
+            self.data_dir.join("encryption.key"),
+            data_dir.join("encryption.key"),
+        )
+        .expect("the first node's encryption key");
+        let mut s = Settings::for_tests(data_dir.clone(), self.db_url.clone());
+        s.bootstrap_client = Some((BOOTSTRAP_ID.into(), BOOTSTRAP_SECRET.into()));
+        s.public_url = Some(self.url.clone());
+        let server = server::start(s).await.expect("peer server starts");
+        let url = format!("http://{}", server.addr);
+        TestServer {
+            server: Some(server),
+            url,
+            http: reqwest::Client::new(),
+            data_dir,
+            db_url: self.db_url.clone(),
+            _db: None,
         }
     }
 
     /// The URL of this server's database.
     pub fn db_url(&self) -> &str {
-        &self._db.url
+        &self.db_url
     }
 
     pub fn core(&self) -> &sluice_core::Core {
@@ -59,10 +88,11 @@ impl TestServer {
 
     /// A Management API token of the default tenant with every scope.
     pub async fn mgmt_token(&self) -> String {
+        let issuer = &self.server.as_ref().expect("running").public_url;
         self.token_for(
             BOOTSTRAP_ID,
             BOOTSTRAP_SECRET,
-            &format!("{}/api/v2/", self.url),
+            &format!("{issuer}/api/v2/"),
             None,
         )
         .await

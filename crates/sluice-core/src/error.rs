@@ -81,6 +81,12 @@ impl From<StoreError> for CoreError {
                         .into(),
                 }
             }
+            StoreError::Stale(what) => CoreError::Conflict {
+                code: "conflict",
+                message: format!(
+                    "The {what} was changed by another request at the same time; retry."
+                ),
+            },
             StoreError::Other(msg) => CoreError::Internal { internal: msg },
         }
     }

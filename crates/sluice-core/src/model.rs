@@ -152,6 +152,9 @@ pub struct UserRecord {
     /// argon2id PHC string; never leaves the core.
     pub password_hash: Option<String>,
     pub origin: UserOrigin,
+    /// Bumped by every whole-record write; a write made from an older version is refused
+    /// (`StoreError::Stale`), so that no concurrent change is silently lost. 0 for a new record.
+    pub version: i64,
 }
 
 /// Parses a stored document body; a body that does not parse is corrupt data (internal error).

@@ -15,6 +15,9 @@ pub enum StoreError {
     /// The database cannot take a value of the request (e.g. a NUL character in text).
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// A conditional write found the record changed since it was read.
+    #[error("stale: {0} changed concurrently")]
+    Stale(String),
     #[error("store error: {0}")]
     Other(String),
 }
@@ -113,8 +116,20 @@ pub trait UserStore: Send + Sync {
         filter: &UserFilter,
         page: Page,
     ) -> StoreResult<(Vec<UserRecord>, i64)>;
-    /// Replaces the record (same tenant and user_id); false when it does not exist.
-    async fn user_update(&self, user: &UserRecord) -> StoreResult<bool>;
+    /// Replaces the record (same tenant and user_id) if it is still at `user.version`, and
+    /// bumps the version (also in `user`). False when it does not exist; `Stale` when another
+    /// write came first. Never writes what a login owns (see [`UserStore::user_record_login`]).
+    async fn user_update(&self, user: &mut UserRecord) -> StoreResult<bool>;
+    /// A successful login's own targeted write: one more login, its time and IP (kept when
+    /// `ip` is None), only if the record is still at `user.version` (so neither its password nor
+    /// its `blocked` flag changed since the login checked them). Returns the record as it now
+    /// is, or None when it is gone or changed (read it again to know which).
+    async fn user_record_login(
+        &self,
+        user: &UserRecord,
+        at: &str,
+        ip: Option<&str>,
+    ) -> StoreResult<Option<UserRecord>>;
     async fn user_delete(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool>;
 }
 
@@ -156,7 +171,29 @@ pub trait LogStore: Send + Sync {
 /// Brute-force protection: consecutive failed logins per (connection, user, IP).
 #[async_trait]
 pub trait AttemptStore: Send + Sync {
-    /// Adds one failure; blocks the pair when it reaches `limit`; returns whether it is blocked.
+    /// Reserves one attempt for the pair before its password is checked, atomically across
+    /// every node: counted as a failure until [`AttemptStore::attempt_reset`] (success) or
+    /// [`AttemptStore::attempt_release`] (no verdict) says otherwise. False, reserving nothing,
+    /// when `limit` attempts are already counted or the pair is blocked.
+    async fn attempt_reserve(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+        identifier: &str,
+        ip: &str,
+        limit: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Gives back a reserved attempt that ended without a verdict on the password.
+    async fn attempt_release(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+        identifier: &str,
+        ip: &str,
+    ) -> StoreResult<()>;
+    /// A reserved attempt failed: it stays counted, and the pair is blocked once `limit`
+    /// failures are counted. Returns whether it is blocked.
     async fn attempt_fail(
         &self,
         tenant_id: &str,
@@ -203,9 +240,6 @@ pub enum ArtifactKind {
     Session,
     /// A login transaction: a validated `/authorize` request waiting for the user.
     Transaction,
-    /// A revoked family (keyed by the family id): the access tokens it issued are refused by
-    /// `/userinfo` until they would have expired anyway.
-    RevokedFamily,
 }
 
 impl ArtifactKind {
@@ -215,7 +249,6 @@ impl ArtifactKind {
             ArtifactKind::Refresh => "refresh",
             ArtifactKind::Session => "session",
             ArtifactKind::Transaction => "txn",
-            ArtifactKind::RevokedFamily => "revoked",
         }
     }
 }
@@ -278,8 +311,21 @@ pub trait ArtifactStore: Send + Sync {
         kind: ArtifactKind,
         key: &str,
     ) -> StoreResult<bool>;
-    /// Deletes every artifact of a family; returns how many.
-    async fn artifact_delete_family(&self, tenant_id: &str, family: &str) -> StoreResult<u64>;
+    /// Inserts an artifact into its family unless the family was revoked (false then). Takes
+    /// turns with [`ArtifactStore::artifact_revoke_family`] on the family, so a revocation
+    /// either sees the new artifact (and deletes it) or makes this insert fail: no interleaving
+    /// leaves a live artifact in a revoked family.
+    async fn artifact_insert_in_family(&self, a: &Artifact) -> StoreResult<bool>;
+    /// Revokes a family: marks it revoked (remembered at least until `remember_until`) and
+    /// deletes its artifacts, in one transaction; returns how many were deleted.
+    async fn artifact_revoke_family(
+        &self,
+        tenant_id: &str,
+        family: &str,
+        remember_until: i64,
+    ) -> StoreResult<u64>;
+    /// Whether a family was revoked (and is still remembered).
+    async fn artifact_family_revoked(&self, tenant_id: &str, family: &str) -> StoreResult<bool>;
     /// Deletes every artifact of a user of `kind`s (e.g. refresh tokens of a deleted user).
     async fn artifact_delete_user(
         &self,
@@ -287,7 +333,8 @@ pub trait ArtifactStore: Send + Sync {
         user_id: &str,
         kinds: &[ArtifactKind],
     ) -> StoreResult<u64>;
-    /// Deletes artifacts that expired before `now` (all tenants); returns how many.
+    /// Deletes artifacts and family records that expired before `now` (all tenants); returns
+    /// how many artifacts.
     async fn artifact_prune(&self, now: i64) -> StoreResult<u64>;
 }
 

@@ -230,6 +230,7 @@ impl Core {
             profile: profile.clone(),
             password_hash: Some(hash),
             origin: UserOrigin::Local,
+            version: 0,
         };
         self.store.user_insert(&record).await.map_err(|e| match e {
             StoreError::Conflict(_) => user_exists(),
@@ -332,7 +333,7 @@ impl Core {
         }
         let p: UserPatch = serde_json::from_value(serde_json::Value::Object(body.clone()))
             .map_err(CoreError::payload)?;
-        let mut r = self
+        let r = self
             .store
             .user_fetch(&t.id, user_id)
             .await?
@@ -355,6 +356,9 @@ impl Core {
                 "Users of a custom database connection without import mode can only have email, email_verified, password, app_metadata, user_metadata and blocked updated",
             ));
         }
+        // Validation, scripts and hashing happen once, before the write; the write then
+        // applies the patch to the record as it is at that moment (see `user_modify`).
+        let mut email_change: Option<(String, bool)> = None;
         if scripted && (p.email.is_some() || p.email_verified.is_some()) {
             let new_email = p
                 .email
@@ -365,21 +369,16 @@ impl Core {
             let verified = p
                 .email_verified
                 .unwrap_or(p.email.is_none() && r.profile.email_verified);
-            self.legacy_change_email(t, &conn, &mut r, &new_email, verified)
+            self.legacy_change_email(t, &conn, &r, &new_email, verified)
                 .await?;
-        } else if let Some(e) = p.email.clone() {
-            validate_email(&e)?;
-            let e = e.to_lowercase();
-            r.email_key = Some(e.clone());
-            r.profile.email = Some(e);
-            r.profile.email_verified = p.email_verified.unwrap_or(false);
-        } else if let Some(v) = p.email_verified {
-            r.profile.email_verified = v;
+            email_change = Some((new_email, verified));
+        } else if let Some(e) = &p.email {
+            validate_email(e)?;
         }
         if scripted && let Some(pw) = p.password.clone() {
             self.legacy_change_password(t, &conn, &r, &pw).await?;
         }
-        if let Some(u) = p.username {
+        if let Some(u) = &p.username {
             if !conn
                 .body
                 .options
@@ -391,46 +390,100 @@ impl Core {
                     "Cannot set username for connection without requires_username",
                 ));
             }
-            validate_username(&conn, &u)?;
-            r.username_key = Some(u.to_lowercase());
-            r.profile.username = Some(u);
+            validate_username(&conn, u)?;
         }
-        if let Some(pw) = p.password.filter(|_| !scripted) {
-            let policy = conn
-                .body
-                .options
-                .as_ref()
-                .and_then(|o| o.password_policy.clone())
-                .unwrap_or_else(|| "none".into());
-            password_policy::check(&policy, &pw)?;
-            r.password_hash = Some(self.password_hash(pw).await?);
-        }
-        macro_rules! set { ($($f:ident),*) => { $( if p.$f.is_some() { r.profile.$f = p.$f; } )* } }
-        set!(
-            phone_number,
-            phone_verified,
-            given_name,
-            family_name,
-            name,
-            nickname,
-            picture,
-            blocked
-        );
-        if let Some(m) = p.user_metadata {
-            merge_metadata(&mut r.profile.user_metadata, m);
-        }
-        if let Some(m) = p.app_metadata {
-            merge_metadata(&mut r.profile.app_metadata, m);
-        }
-        r.profile.updated_at = self.now_rfc3339();
-        let updated = self.store.user_update(&r).await.map_err(|e| match e {
-            StoreError::Conflict(_) => user_exists(),
-            other => other.into(),
-        })?;
-        if !updated {
-            return Err(not_found());
-        }
+        let new_hash = match p.password.clone().filter(|_| !scripted) {
+            Some(pw) => {
+                let policy = conn
+                    .body
+                    .options
+                    .as_ref()
+                    .and_then(|o| o.password_policy.clone())
+                    .unwrap_or_else(|| "none".into());
+                password_policy::check(&policy, &pw)?;
+                Some(self.password_hash(pw).await?)
+            }
+            None => None,
+        };
+        let now = self.now_rfc3339();
+        let r = self
+            .user_modify(t, r, |r| {
+                if let Some((email, verified)) = &email_change {
+                    r.email_key = Some(email.clone());
+                    r.profile.email = Some(email.clone());
+                    r.profile.email_verified = *verified;
+                } else if let Some(e) = &p.email {
+                    let e = e.to_lowercase();
+                    r.email_key = Some(e.clone());
+                    r.profile.email = Some(e);
+                    r.profile.email_verified = p.email_verified.unwrap_or(false);
+                } else if let Some(v) = p.email_verified {
+                    r.profile.email_verified = v;
+                }
+                if let Some(u) = &p.username {
+                    r.username_key = Some(u.to_lowercase());
+                    r.profile.username = Some(u.clone());
+                }
+                if let Some(h) = &new_hash {
+                    r.password_hash = Some(h.clone());
+                }
+                macro_rules! set { ($($f:ident),*) => { $( if p.$f.is_some() { r.profile.$f = p.$f.clone(); } )* } }
+                set!(
+                    phone_number,
+                    phone_verified,
+                    given_name,
+                    family_name,
+                    name,
+                    nickname,
+                    picture,
+                    blocked
+                );
+                if let Some(m) = &p.user_metadata {
+                    merge_metadata(&mut r.profile.user_metadata, m.clone());
+                }
+                if let Some(m) = &p.app_metadata {
+                    merge_metadata(&mut r.profile.app_metadata, m.clone());
+                }
+                r.profile.updated_at = now.clone();
+                Ok(())
+            })
+            .await?;
         Ok(r.profile)
+    }
+
+    /// Writes `first` changed by `change` if no other write came since it was read; when one
+    /// did, reads the user again and applies `change` to that (a few times at most), so a
+    /// concurrent change is never overwritten with what was read before it. A taken email or
+    /// username is `user_exists`; a user gone meanwhile `not_found`.
+    pub(crate) async fn user_modify<F>(
+        &self,
+        t: &TenantCtx,
+        first: UserRecord,
+        mut change: F,
+    ) -> Result<UserRecord, CoreError>
+    where
+        F: FnMut(&mut UserRecord) -> Result<(), CoreError>,
+    {
+        const TRIES: usize = 8;
+        let user_id = first.profile.user_id.clone();
+        let mut r = first;
+        for attempt in 1..=TRIES {
+            change(&mut r)?;
+            match self.store.user_update(&mut r).await {
+                Ok(true) => return Ok(r),
+                Ok(false) => return Err(not_found()),
+                Err(StoreError::Stale(_)) if attempt < TRIES => {
+                    r = self
+                        .store
+                        .user_fetch(&t.id, &user_id)
+                        .await?
+                        .ok_or_else(not_found)?;
+                }
+                Err(StoreError::Conflict(_)) => return Err(user_exists()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Stale("user".into()).into())
     }
 
     /// `PATCH /api/v2/users/{id}` with an end user's token: only the user's own
@@ -467,31 +520,35 @@ impl Core {
                 ));
             }
         };
-        let mut r = self
+        let r = self
             .store
             .user_fetch(&t.id, user_id)
             .await?
             .ok_or_else(not_found)?;
-        for (k, v) in &patch {
-            let exists = r.profile.user_metadata.contains_key(k);
-            let need: &[&str] = match (v.is_null(), exists) {
-                (true, _) => &[
-                    "delete:current_user_metadata",
-                    "update:current_user_metadata",
-                ],
-                (false, true) => &["update:current_user_metadata"],
-                (false, false) => &[
-                    "create:current_user_metadata",
-                    "update:current_user_metadata",
-                ],
-            };
-            actor.require_any(need)?;
-        }
-        merge_metadata(&mut r.profile.user_metadata, patch);
-        r.profile.updated_at = self.now_rfc3339();
-        if !self.store.user_update(&r).await? {
-            return Err(not_found());
-        }
+        let now = self.now_rfc3339();
+        let r = self
+            .user_modify(t, r, |r| {
+                // Which scope a key needs depends on whether it exists now.
+                for (k, v) in &patch {
+                    let exists = r.profile.user_metadata.contains_key(k);
+                    let need: &[&str] = match (v.is_null(), exists) {
+                        (true, _) => &[
+                            "delete:current_user_metadata",
+                            "update:current_user_metadata",
+                        ],
+                        (false, true) => &["update:current_user_metadata"],
+                        (false, false) => &[
+                            "create:current_user_metadata",
+                            "update:current_user_metadata",
+                        ],
+                    };
+                    actor.require_any(need)?;
+                }
+                merge_metadata(&mut r.profile.user_metadata, patch.clone());
+                r.profile.updated_at = now.clone();
+                Ok(())
+            })
+            .await?;
         Ok(r.profile)
     }
 

@@ -1,6 +1,8 @@
 //! `ArtifactStore`: authorization codes, refresh tokens, SSO sessions and login transactions,
 //! each under the SHA-256 of its secret. One-use artifacts are taken with a single conditional
-//! `UPDATE ... RETURNING`, so exactly one of concurrent callers wins.
+//! `UPDATE ... RETURNING`, so exactly one of concurrent callers wins. Inserting into a family
+//! and revoking it both lock the family's row in `token_families` inside a transaction, so
+//! they serialise on every backend and node.
 
 use crate::{SqlStore, dispatch, map_err};
 use sluice_core::ports::{Artifact, ArtifactKind, ArtifactStore, StoreError, StoreResult, Take};
@@ -15,7 +17,6 @@ fn kind_from(s: &str) -> StoreResult<ArtifactKind> {
         "refresh" => ArtifactKind::Refresh,
         "session" => ArtifactKind::Session,
         "txn" => ArtifactKind::Transaction,
-        "revoked" => ArtifactKind::RevokedFamily,
         other => return Err(StoreError::Other(format!("unknown artifact kind {other}"))),
     })
 }
@@ -46,27 +47,36 @@ where
     })
 }
 
+const INSERT: &str = "INSERT INTO artifacts (tenant_id, kind, akey, family, user_id, client_id, body, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// Creates or locks a family's row (until the transaction ends), marks it revoked when `$3`
+/// is 1 (never un-revokes), keeps it until the later of its expiry and `$4`, and returns
+/// whether it is revoked.
+const FAMILY_LOCK: &str = "INSERT INTO token_families (tenant_id, family, revoked, expires_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (tenant_id, family) DO UPDATE SET \
+     revoked = CASE WHEN token_families.revoked = 1 OR $3 = 1 THEN 1 ELSE 0 END, \
+     expires_at = CASE WHEN token_families.expires_at > $4 THEN token_families.expires_at ELSE $4 END \
+     RETURNING revoked";
+
 #[async_trait::async_trait]
 impl ArtifactStore for SqlStore {
     async fn artifact_insert(&self, a: &Artifact) -> StoreResult<()> {
         dispatch!(self, |p| {
-            sqlx::query(
-                "INSERT INTO artifacts (tenant_id, kind, akey, family, user_id, client_id, body, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(&a.tenant_id)
-            .bind(a.kind.as_str())
-            .bind(&a.key)
-            .bind(&a.family)
-            .bind(&a.user_id)
-            .bind(&a.client_id)
-            .bind(a.body.to_string())
-            .bind(a.created_at)
-            .bind(a.expires_at)
-            .bind(a.used_at)
-            .execute(p)
-            .await
-            .map(|_| ())
-            .map_err(map_err("artifact"))
+            sqlx::query(INSERT)
+                .bind(&a.tenant_id)
+                .bind(a.kind.as_str())
+                .bind(&a.key)
+                .bind(&a.family)
+                .bind(&a.user_id)
+                .bind(&a.client_id)
+                .bind(a.body.to_string())
+                .bind(a.created_at)
+                .bind(a.expires_at)
+                .bind(a.used_at)
+                .execute(p)
+                .await
+                .map(|_| ())
+                .map_err(map_err("artifact"))
         })
     }
 
@@ -160,15 +170,81 @@ impl ArtifactStore for SqlStore {
         })
     }
 
-    async fn artifact_delete_family(&self, tenant_id: &str, family: &str) -> StoreResult<u64> {
+    async fn artifact_insert_in_family(&self, a: &Artifact) -> StoreResult<bool> {
         dispatch!(self, |p| {
-            sqlx::query("DELETE FROM artifacts WHERE tenant_id = $1 AND family = $2")
+            let e = map_err("artifact");
+            let mut tx = p.begin().await.map_err(&e)?;
+            let revoked: i64 = sqlx::query_scalar(FAMILY_LOCK)
+                .bind(&a.tenant_id)
+                .bind(&a.family)
+                .bind(0_i64)
+                .bind(a.expires_at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(&e)?;
+            if revoked != 0 {
+                tx.rollback().await.map_err(&e)?;
+                return Ok(false);
+            }
+            sqlx::query(INSERT)
+                .bind(&a.tenant_id)
+                .bind(a.kind.as_str())
+                .bind(&a.key)
+                .bind(&a.family)
+                .bind(&a.user_id)
+                .bind(&a.client_id)
+                .bind(a.body.to_string())
+                .bind(a.created_at)
+                .bind(a.expires_at)
+                .bind(a.used_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(&e)?;
+            tx.commit().await.map_err(&e)?;
+            Ok(true)
+        })
+    }
+
+    async fn artifact_revoke_family(
+        &self,
+        tenant_id: &str,
+        family: &str,
+        remember_until: i64,
+    ) -> StoreResult<u64> {
+        dispatch!(self, |p| {
+            let e = map_err("artifact");
+            let mut tx = p.begin().await.map_err(&e)?;
+            sqlx::query_scalar::<_, i64>(FAMILY_LOCK)
                 .bind(tenant_id)
                 .bind(family)
-                .execute(p)
+                .bind(1_i64)
+                .bind(remember_until)
+                .fetch_one(&mut *tx)
                 .await
-                .map(|r| r.rows_affected())
-                .map_err(map_err("artifact"))
+                .map_err(&e)?;
+            let n = sqlx::query("DELETE FROM artifacts WHERE tenant_id = $1 AND family = $2")
+                .bind(tenant_id)
+                .bind(family)
+                .execute(&mut *tx)
+                .await
+                .map_err(&e)?
+                .rows_affected();
+            tx.commit().await.map_err(&e)?;
+            Ok(n)
+        })
+    }
+
+    async fn artifact_family_revoked(&self, tenant_id: &str, family: &str) -> StoreResult<bool> {
+        dispatch!(self, |p| {
+            let v: Option<i64> = sqlx::query_scalar(
+                "SELECT revoked FROM token_families WHERE tenant_id = $1 AND family = $2",
+            )
+            .bind(tenant_id)
+            .bind(family)
+            .fetch_optional(p)
+            .await
+            .map_err(map_err("artifact"))?;
+            Ok(v == Some(1))
         })
     }
 
@@ -198,6 +274,11 @@ impl ArtifactStore for SqlStore {
 
     async fn artifact_prune(&self, now: i64) -> StoreResult<u64> {
         dispatch!(self, |p| {
+            sqlx::query("DELETE FROM token_families WHERE expires_at <= $1")
+                .bind(now)
+                .execute(p)
+                .await
+                .map_err(map_err("artifact"))?;
             sqlx::query("DELETE FROM artifacts WHERE expires_at <= $1")
                 .bind(now)
                 .execute(p)

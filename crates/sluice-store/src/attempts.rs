@@ -1,12 +1,13 @@
 //! `AttemptStore`: consecutive failed logins per (connection, identifier, IP) for brute-force
-//! protection, shared by every node through the database.
+//! protection, shared by every node through the database. An attempt is reserved (counted)
+//! before its password is checked, so parallel attempts never check more than the limit.
 
 use crate::{SqlStore, dispatch, map_err};
 use sluice_core::ports::{AttemptStore, StoreResult};
 
 #[async_trait::async_trait]
 impl AttemptStore for SqlStore {
-    async fn attempt_fail(
+    async fn attempt_reserve(
         &self,
         tenant_id: &str,
         connection: &str,
@@ -15,10 +16,13 @@ impl AttemptStore for SqlStore {
         limit: i64,
         now: i64,
     ) -> StoreResult<bool> {
+        // One conditional upsert: the row lock (PostgreSQL) or the write lock (SQLite) makes
+        // concurrent reservations take turns, and none passes the limit.
         dispatch!(self, |p| {
-            let failures: i64 = sqlx::query_scalar(
+            let counted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO login_failures (tenant_id, connection, identifier, ip, failures, blocked, updated_at) VALUES ($1, $2, $3, $4, 1, 0, $5) \
                  ON CONFLICT (tenant_id, connection, identifier, ip) DO UPDATE SET failures = login_failures.failures + 1, updated_at = $5 \
+                 WHERE login_failures.failures < $6 AND login_failures.blocked = 0 \
                  RETURNING failures",
             )
             .bind(tenant_id)
@@ -26,21 +30,56 @@ impl AttemptStore for SqlStore {
             .bind(identifier)
             .bind(ip)
             .bind(now)
-            .fetch_one(p)
+            .bind(limit)
+            .fetch_optional(p)
             .await
             .map_err(map_err("login failure"))?;
-            if failures >= limit {
-                sqlx::query("UPDATE login_failures SET blocked = 1 WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4")
-                    .bind(tenant_id)
-                    .bind(connection)
-                    .bind(identifier)
-                    .bind(ip)
-                    .execute(p)
-                    .await
-                    .map_err(map_err("login failure"))?;
-                return Ok(true);
-            }
-            Ok(false)
+            Ok(counted.is_some_and(|n| n <= limit))
+        })
+    }
+
+    async fn attempt_release(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+        identifier: &str,
+        ip: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self, |p| {
+            sqlx::query("UPDATE login_failures SET failures = failures - 1 WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4 AND failures > 0 AND blocked = 0")
+                .bind(tenant_id)
+                .bind(connection)
+                .bind(identifier)
+                .bind(ip)
+                .execute(p)
+                .await
+                .map(|_| ())
+                .map_err(map_err("login failure"))
+        })
+    }
+
+    async fn attempt_fail(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+        identifier: &str,
+        ip: &str,
+        limit: i64,
+        _now: i64,
+    ) -> StoreResult<bool> {
+        dispatch!(self, |p| {
+            let blocked: Option<i64> = sqlx::query_scalar(
+                "UPDATE login_failures SET blocked = 1 WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4 AND failures >= $5 RETURNING blocked",
+            )
+            .bind(tenant_id)
+            .bind(connection)
+            .bind(identifier)
+            .bind(ip)
+            .bind(limit)
+            .fetch_optional(p)
+            .await
+            .map_err(map_err("login failure"))?;
+            Ok(blocked.is_some())
         })
     }
 

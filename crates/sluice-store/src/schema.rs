@@ -51,6 +51,20 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
             "UPDATE signing_keys SET current_since = created_at WHERE state = 'current'",
         ],
     ),
+    (
+        6,
+        &[
+            // Optimistic concurrency for whole-record writes of users.
+            "ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
+            // What a login owns, written by its own targeted update (NULL: still in the body).
+            "ALTER TABLE users ADD COLUMN logins_count BIGINT",
+            "ALTER TABLE users ADD COLUMN last_login TEXT",
+            "ALTER TABLE users ADD COLUMN last_ip TEXT",
+            // One row per token family that rotation and revocation lock, so that they serialise.
+            "CREATE TABLE token_families (tenant_id TEXT NOT NULL, family TEXT NOT NULL, revoked BIGINT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, family))",
+            "CREATE INDEX token_families_expiry ON token_families (expires_at)",
+        ],
+    ),
 ];
 
 const LOCK_ID: i64 = 0x51_u64 as i64 * 1_000_003;

@@ -1,33 +1,48 @@
 //! `UserStore`: users with their lookup keys (lower-cased email and username, unique within a
-//! connection) beside the JSON profile; the password hash in its own column.
+//! connection) beside the JSON profile; the password hash in its own column. Whole-record
+//! writes are conditional on the record's `version`; what a login owns (`logins_count`,
+//! `last_login`, `last_ip`) has its own columns, written by the login's targeted update and laid
+//! over the profile when read.
 
 use crate::{FilteredPage, SqlStore, dispatch, map_err};
 use sluice_core::model::{UserOrigin, UserRecord};
 use sluice_core::ports::{Page, StoreError, StoreResult, UserFilter, UserStore};
 use sqlx::Row;
 
-const COLUMNS: &str =
-    "tenant_id, user_id, connection, email_key, username_key, body, password_hash, origin";
+const COLUMNS: &str = "tenant_id, user_id, connection, email_key, username_key, body, password_hash, origin, version, logins_count, last_login, last_ip";
 
 fn user_from_row<R: Row>(r: &R) -> StoreResult<UserRecord>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
     let e = crate::db_err;
     let body: String = r.try_get("body").map_err(e)?;
     let origin: String = r.try_get("origin").map_err(e)?;
+    let mut profile: sluice_types::User =
+        serde_json::from_str(&body).map_err(|e| StoreError::Other(format!("corrupt user: {e}")))?;
+    if let Some(n) = r.try_get::<Option<i64>, _>("logins_count").map_err(e)? {
+        profile.logins_count = n;
+    }
+    if let Some(at) = r.try_get::<Option<String>, _>("last_login").map_err(e)? {
+        profile.last_login = Some(at);
+    }
+    if let Some(ip) = r.try_get::<Option<String>, _>("last_ip").map_err(e)? {
+        profile.last_ip = Some(ip);
+    }
     Ok(UserRecord {
         tenant_id: r.try_get("tenant_id").map_err(e)?,
         connection: r.try_get("connection").map_err(e)?,
         email_key: r.try_get("email_key").map_err(e)?,
         username_key: r.try_get("username_key").map_err(e)?,
         password_hash: r.try_get("password_hash").map_err(e)?,
-        profile: serde_json::from_str(&body)
-            .map_err(|e| StoreError::Other(format!("corrupt user: {e}")))?,
+        profile,
         origin: serde_json::from_str::<UserOrigin>(&origin)
             .map_err(|e| StoreError::Other(format!("corrupt origin: {e}")))?,
+        version: r.try_get("version").map_err(e)?,
     })
 }
 
@@ -44,7 +59,7 @@ impl UserStore for SqlStore {
         let now = crate::insertion_seq();
         dispatch!(self, |p| {
             sqlx::query(
-            "INSERT INTO users (tenant_id, user_id, connection, email_key, username_key, body, password_hash, origin, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO users (tenant_id, user_id, connection, email_key, username_key, body, password_hash, origin, created_at, version, logins_count, last_login, last_ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         )
         .bind(&u.tenant_id)
         .bind(&u.profile.user_id)
@@ -55,6 +70,10 @@ impl UserStore for SqlStore {
         .bind(&u.password_hash)
         .bind(&origin)
         .bind(now)
+        .bind(u.version)
+        .bind(u.profile.logins_count)
+        .bind(&u.profile.last_login)
+        .bind(&u.profile.last_ip)
         .execute(p)
         .await
         .map(|_| ())
@@ -123,11 +142,11 @@ impl UserStore for SqlStore {
         })
     }
 
-    async fn user_update(&self, u: &UserRecord) -> StoreResult<bool> {
+    async fn user_update(&self, u: &mut UserRecord) -> StoreResult<bool> {
         let (body, origin) = encode(u)?;
-        dispatch!(self, |p| {
+        let n = dispatch!(self, |p| {
             sqlx::query(
-            "UPDATE users SET connection = $3, email_key = $4, username_key = $5, body = $6, password_hash = $7, origin = $8 WHERE tenant_id = $1 AND user_id = $2"
+            "UPDATE users SET connection = $3, email_key = $4, username_key = $5, body = $6, password_hash = $7, origin = $8, version = version + 1 WHERE tenant_id = $1 AND user_id = $2 AND version = $9"
         )
         .bind(&u.tenant_id)
         .bind(&u.profile.user_id)
@@ -137,10 +156,45 @@ impl UserStore for SqlStore {
         .bind(&body)
         .bind(&u.password_hash)
         .bind(&origin)
+        .bind(u.version)
         .execute(p)
         .await
-        .map(|r| r.rows_affected() > 0)
-        .map_err(map_err("user"))
+        .map(|r| r.rows_affected())
+        .map_err(map_err("user"))?
+        });
+        if n > 0 {
+            u.version += 1;
+            return Ok(true);
+        }
+        match self.user_fetch(&u.tenant_id, &u.profile.user_id).await? {
+            Some(_) => Err(StoreError::Stale("user".into())),
+            None => Ok(false),
+        }
+    }
+
+    async fn user_record_login(
+        &self,
+        rec: &UserRecord,
+        at: &str,
+        ip: Option<&str>,
+    ) -> StoreResult<Option<UserRecord>> {
+        // Until its first targeted write a user's login count is still in the body, as read
+        // into `rec` (at the same version), so that is where the count starts.
+        let sql = format!(
+            "UPDATE users SET logins_count = COALESCE(logins_count, $4) + 1, last_login = $5, last_ip = COALESCE($6, last_ip) WHERE tenant_id = $1 AND user_id = $2 AND version = $3 RETURNING {COLUMNS}"
+        );
+        dispatch!(self, |p| {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(&rec.tenant_id)
+                .bind(&rec.profile.user_id)
+                .bind(rec.version)
+                .bind(rec.profile.logins_count)
+                .bind(at)
+                .bind(ip)
+                .fetch_optional(p)
+                .await
+                .map_err(map_err("user"))?;
+            row.as_ref().map(user_from_row).transpose()
         })
     }
 

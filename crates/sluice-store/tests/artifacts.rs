@@ -96,7 +96,24 @@ async fn revocation(backend: &str) {
             .await
             .unwrap();
     }
-    assert_eq!(s.artifact_delete_family("t1", "fa").await.unwrap(), 2);
+    assert!(!s.artifact_family_revoked("t1", "fa").await.unwrap());
+    assert_eq!(s.artifact_revoke_family("t1", "fa", 5000).await.unwrap(), 2);
+    assert!(s.artifact_family_revoked("t1", "fa").await.unwrap());
+    assert!(
+        !s.artifact_insert_in_family(&artifact(ArtifactKind::Refresh, "r5", "fa", "u1", 1000))
+            .await
+            .unwrap(),
+        "nothing joins a revoked family"
+    );
+    assert!(
+        s.artifact_insert_in_family(&artifact(ArtifactKind::Refresh, "r6", "fd", "u3", 9000))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.artifact_family_revoked("t1", "fd").await.unwrap(),
+        "a family that only grew is not revoked"
+    );
     assert!(
         s.artifact_fetch("t1", ArtifactKind::Refresh, "r1", 10)
             .await

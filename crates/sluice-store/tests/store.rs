@@ -30,6 +30,7 @@ fn user(tenant: &str, id: &str, conn: &str, email: &str, username: Option<&str>)
             at: "2026-11-27T00:00:00.000Z".into(),
             connection: conn.into(),
         },
+        version: 0,
         profile: User {
             user_id: id.into(),
             email: Some(email.to_lowercase()),
@@ -259,7 +260,16 @@ async fn users(backend: &str) {
     let mut r = s.user_fetch("t1", "auth0|1").await.unwrap().unwrap();
     r.profile.name = Some("Alice".into());
     r.email_key = Some("alice2@example.com".into());
-    assert!(s.user_update(&r).await.unwrap());
+    let stale = r.clone();
+    assert!(s.user_update(&mut r).await.unwrap());
+    assert_eq!(r.version, 1);
+    // A write made from what was read before another write is refused, not applied.
+    let mut stale = stale;
+    stale.profile.name = Some("Mallory".into());
+    assert!(matches!(
+        s.user_update(&mut stale).await,
+        Err(StoreError::Stale(_))
+    ));
     let again = s.user_fetch("t1", "auth0|1").await.unwrap().unwrap();
     assert_eq!(again.profile.name.as_deref(), Some("Alice"));
     assert_eq!(again.password_hash.as_deref(), Some("$argon2id$v=19$x"));
@@ -421,6 +431,11 @@ async fn attempts(backend: &str) {
     let db = TestDatabase::of(backend).await;
     let s = SqlStore::connect(&db.url).await.unwrap();
     for i in 1..=3 {
+        assert!(
+            s.attempt_reserve("t", "db", "a@b.c", "1.2.3.4", 3, i)
+                .await
+                .unwrap()
+        );
         assert_eq!(
             s.attempt_fail("t", "db", "a@b.c", "1.2.3.4", 3, i)
                 .await
@@ -429,6 +444,12 @@ async fn attempts(backend: &str) {
             "blocked at the limit"
         );
     }
+    assert!(
+        !s.attempt_reserve("t", "db", "a@b.c", "1.2.3.4", 3, 4)
+            .await
+            .unwrap(),
+        "no attempt past the limit"
+    );
     assert_eq!(
         s.attempt_state("t", "db", "a@b.c", "1.2.3.4")
             .await
@@ -462,6 +483,22 @@ async fn attempts(backend: &str) {
             .unwrap(),
         None
     );
+    // A reservation released (no verdict on the password) is not a failure.
+    for _ in 0..5 {
+        assert!(
+            s.attempt_reserve("t", "db", "a@b.c", "9.9.9.9", 3, 1)
+                .await
+                .unwrap()
+        );
+        s.attempt_release("t", "db", "a@b.c", "9.9.9.9")
+            .await
+            .unwrap();
+    }
+    assert!(
+        s.attempt_reserve("t", "db", "a@b.c", "9.9.9.9", 3, 1)
+            .await
+            .unwrap()
+    );
     s.attempt_fail("t", "db", "a@b.c", "9.9.9.9", 3, 1)
         .await
         .unwrap();
@@ -475,6 +512,37 @@ async fn attempts(backend: &str) {
     s.close().await;
 }
 sluice_store::both_backends!(login_failures_block_at_the_limit_and_unblock, attempts);
+
+/// Many reservations at once, from two store instances (two nodes): exactly the limit win.
+async fn parallel_reservations(backend: &str) {
+    use sluice_core::ports::AttemptStore;
+    let db = TestDatabase::of(backend).await;
+    let a = SqlStore::connect(&db.url).await.unwrap();
+    let b = SqlStore::connect(&db.url).await.unwrap();
+    for round in 0..5 {
+        let ip = format!("10.0.0.{round}");
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let (s, ip) = (if i % 2 == 0 { a.clone() } else { b.clone() }, ip.clone());
+            tasks.spawn(async move {
+                s.attempt_reserve("t", "db", "x@y.z", &ip, 10, 1)
+                    .await
+                    .unwrap()
+            });
+        }
+        let won = tasks.join_all().await.into_iter().filter(|w| *w).count();
+        assert_eq!(
+            won, 10,
+            "round {round}: reservations granted past the limit"
+        );
+    }
+    a.close().await;
+    b.close().await;
+}
+sluice_store::both_backends!(
+    attempt_reservations_never_exceed_the_limit_across_nodes,
+    parallel_reservations
+);
 
 async fn cache(backend: &str) {
     let db = TestDatabase::of(backend).await;

@@ -365,23 +365,30 @@ impl Core {
             }
         }
         if persist_app.is_some() || persist_user.is_some() {
-            let merge = |into: &mut JsonMap, m: JsonMap| {
+            let merge = |into: &mut JsonMap, m: &JsonMap| {
                 for (k, v) in m {
                     if v.is_null() {
-                        into.remove(&k);
+                        into.remove(k);
                     } else {
-                        into.insert(k, v);
+                        into.insert(k.clone(), v.clone());
                     }
                 }
             };
-            if let Some(m) = persist_app {
-                merge(&mut user.profile.app_metadata, m);
-            }
-            if let Some(m) = persist_user {
-                merge(&mut user.profile.user_metadata, m);
-            }
-            user.profile.updated_at = self.now_rfc3339();
-            self.store.user_update(user).await?;
+            let now = self.now_rfc3339();
+            // Applied to the record as it is when written: a concurrent change (an admin's
+            // block or password) is kept, never overwritten with what the login read.
+            *user = self
+                .user_modify(t, user.clone(), |r| {
+                    if let Some(m) = &persist_app {
+                        merge(&mut r.profile.app_metadata, m);
+                    }
+                    if let Some(m) = &persist_user {
+                        merge(&mut r.profile.user_metadata, m);
+                    }
+                    r.profile.updated_at = now.clone();
+                    Ok(())
+                })
+                .await?;
         }
         Ok(extras)
     }

@@ -28,12 +28,12 @@ fn ok_value(v: &serde_json::Value) -> bool {
 }
 
 impl Core {
-    /// Legacy mode: changes the email in the legacy store, then in the cached profile.
+    /// Legacy mode: changes the email in the legacy store (the caller updates the cached profile).
     pub(crate) async fn legacy_change_email(
         &self,
         t: &TenantCtx,
         conn: &Connection,
-        rec: &mut UserRecord,
+        rec: &UserRecord,
         new_email: &str,
         verified: bool,
     ) -> Result<(), CoreError> {
@@ -59,9 +59,6 @@ impl Core {
             Ok(_) => return Err(script_said_no(ScriptKind::ChangeEmail)),
             Err(f) => return Err(script_failed(ScriptKind::ChangeEmail, &f)),
         }
-        rec.email_key = Some(new_email.to_string());
-        rec.profile.email = Some(new_email.to_string());
-        rec.profile.email_verified = verified;
         Ok(())
     }
 

@@ -206,32 +206,37 @@ impl Core {
             ));
         }
         let mut known_user = None;
+        // The attempt is counted before the password is checked, so that parallel attempts
+        // (on any number of nodes) never check more than the limit; the verdict settles it.
         let guard = self.brute_force_key(&req);
-        let state = match &guard {
-            Some((c, id, ip)) => self.store.attempt_state(&t.id, c, id, ip).await?,
-            None => None,
+        let now = self.now();
+        let reserved = match &guard {
+            Some((c, id, ip)) => {
+                self.store
+                    .attempt_reserve(&t.id, c, id, ip, BRUTE_FORCE_LIMIT, now)
+                    .await?
+            }
+            None => true,
         };
-        let r = match state {
-            Some(true) => Err(too_many_attempts()),
-            _ => self.login_steps(t, &req, &mut known_user).await,
+        let r = if reserved {
+            self.login_steps(t, &req, &mut known_user).await
+        } else {
+            Err(too_many_attempts())
         };
-        if let Some((c, id, ip)) = &guard {
+        if let Some((c, id, ip)) = guard.as_ref().filter(|_| reserved) {
             match &r {
-                // Only a pair with recorded failures has anything to reset.
-                Ok(_) if state.is_some() => self.store.attempt_reset(&t.id, c, id, ip).await?,
-                Ok(_) => {}
+                Ok(_) => self.store.attempt_reset(&t.id, c, id, ip).await?,
                 Err(CoreError::OAuth {
                     error: "invalid_grant",
                     ..
                 }) => {
-                    let now = self.now();
                     let blocked = self
                         .store
                         .attempt_fail(&t.id, c, id, ip, BRUTE_FORCE_LIMIT, now)
                         .await?;
                     tracing::debug!(connection = %c, blocked, "failed login counted");
                 }
-                _ => {}
+                _ => self.store.attempt_release(&t.id, c, id, ip).await?,
             }
         }
         let (log_type, description, user_id) = match &r {
@@ -376,7 +381,7 @@ impl Core {
                 Ok(rec)
             }
             Err(StoreError::Conflict(_)) => {
-                let mut existing = self
+                let existing = self
                     .store
                     .user_fetch(&t.id, &rec.profile.user_id)
                     .await?
@@ -384,17 +389,35 @@ impl Core {
                         code: "auth0_idp_error",
                         message: "The user already exists.".into(),
                     })?;
-                // Cached while the connection was in legacy mode, before import mode was
-                // turned on: the script just verified the password, so this is the migration.
                 if existing.connection != rec.connection {
                     return Err(self.identity_conflict(t, &existing, conn).await);
                 }
+                // Cached while the connection was in legacy mode, before import mode was
+                // turned on: the script just verified the password, so this is the migration
+                // (unless a concurrent write gave the user a password first).
                 if existing.password_hash.is_none() && existing.origin == UserOrigin::LegacyCached {
-                    existing.password_hash = rec.password_hash;
-                    existing.origin = rec.origin;
-                    existing.profile.updated_at = rec.profile.updated_at;
-                    self.store.user_update(&existing).await?;
-                    tracing::info!(user_id = %existing.profile.user_id, "legacy-cached user migrated");
+                    let mut migrated = false;
+                    let existing = self
+                        .user_modify(t, existing, |r| {
+                            migrated = r.password_hash.is_none();
+                            if migrated {
+                                r.password_hash = rec.password_hash.clone();
+                                r.origin = rec.origin.clone();
+                                r.profile.updated_at = rec.profile.updated_at.clone();
+                            }
+                            Ok(())
+                        })
+                        .await?;
+                    if migrated {
+                        tracing::info!(user_id = %existing.profile.user_id, "legacy-cached user migrated");
+                        return Ok(existing);
+                    }
+                    if !self
+                        .user_password_matches(&existing, password.to_string())
+                        .await?
+                    {
+                        return Err(wrong_credentials());
+                    }
                     return Ok(existing);
                 }
                 if !self
@@ -432,6 +455,7 @@ impl Core {
                 connection: name,
             },
             profile,
+            version: 0,
         })
     }
 
@@ -451,16 +475,20 @@ impl Core {
         );
         let user_id = format!("auth0|{}", p.raw_id);
         for _ in 0..3 {
-            if let Some(mut rec) = self.store.user_fetch(&t.id, &user_id).await? {
+            if let Some(rec) = self.store.user_fetch(&t.id, &user_id).await? {
                 if rec.connection != name {
                     return Err(self.identity_conflict(t, &rec, conn).await);
                 }
-                p.apply(&mut rec.profile, mode, false);
-                rec.profile.updated_at = self.now_rfc3339();
-                rec.email_key = rec.profile.email.clone();
-                rec.username_key = rec.profile.username.as_deref().map(str::to_lowercase);
-                self.store.user_update(&rec).await?;
-                return Ok(rec);
+                let now = self.now_rfc3339();
+                return self
+                    .user_modify(t, rec, |r| {
+                        p.apply(&mut r.profile, mode, false);
+                        r.profile.updated_at = now.clone();
+                        r.email_key = r.profile.email.clone();
+                        r.username_key = r.profile.username.as_deref().map(str::to_lowercase);
+                        Ok(())
+                    })
+                    .await;
             }
             let profile = p.to_user(&name, &self.now_rfc3339());
             let rec = UserRecord {
@@ -471,6 +499,7 @@ impl Core {
                 password_hash: None,
                 origin: UserOrigin::LegacyCached,
                 profile,
+                version: 0,
             };
             match self.store.user_insert(&rec).await {
                 Ok(()) => return Ok(rec),
@@ -522,24 +551,35 @@ impl Core {
         )
     }
 
+    /// Completes a login whose credentials were checked against `rec`: refused if the user
+    /// is blocked; otherwise the login's own targeted write (count, time, IP), made only if
+    /// nothing changed the user since `rec` was read. If something did, the user is read again:
+    /// a password changed meanwhile refuses this login (it presented the old one), a block
+    /// refuses it, anything else is fine. Returns the user as stored after the write.
     async fn finish_login(
         &self,
         mut rec: UserRecord,
         ip: Option<&str>,
         scripts_run: Vec<ScriptKind>,
     ) -> Result<LoginOutcome, CoreError> {
-        if rec.profile.blocked == Some(true) {
-            return Err(blocked());
+        let checked_hash = rec.password_hash.clone();
+        for _ in 0..8 {
+            if rec.profile.blocked == Some(true) {
+                return Err(blocked());
+            }
+            let now = self.now_rfc3339();
+            if let Some(user) = self.store.user_record_login(&rec, &now, ip).await? {
+                return Ok(LoginOutcome { user, scripts_run });
+            }
+            rec = self
+                .store
+                .user_fetch(&rec.tenant_id, &rec.profile.user_id)
+                .await?
+                .ok_or_else(wrong_credentials)?;
+            if rec.password_hash != checked_hash {
+                return Err(wrong_credentials());
+            }
         }
-        rec.profile.logins_count += 1;
-        rec.profile.last_login = Some(self.now_rfc3339());
-        if let Some(ip) = ip {
-            rec.profile.last_ip = Some(ip.to_string());
-        }
-        self.store.user_update(&rec).await?;
-        Ok(LoginOutcome {
-            user: rec,
-            scripts_run,
-        })
+        Err(StoreError::Stale("user".into()).into())
     }
 }

@@ -287,17 +287,22 @@ impl Core {
                 self.reset_in_legacy_store(t, conn, &ticket.email, new_password)
                     .await?
             }
-            (_, _, Some(mut rec)) => {
-                rec.password_hash = Some(self.password_hash(new_password.to_string()).await?);
-                rec.profile.updated_at = self.now_rfc3339();
-                // A profile cached in legacy mode that now gets a password is migrated.
-                if rec.origin == crate::model::UserOrigin::LegacyCached {
-                    rec.origin = crate::model::UserOrigin::Migrated {
-                        at: rec.profile.updated_at.clone(),
-                        connection: rec.connection.clone(),
-                    };
-                }
-                self.store.user_update(&rec).await?;
+            (_, _, Some(rec)) => {
+                let hash = self.password_hash(new_password.to_string()).await?;
+                let now = self.now_rfc3339();
+                self.user_modify(t, rec, |r| {
+                    r.password_hash = Some(hash.clone());
+                    r.profile.updated_at = now.clone();
+                    // A profile cached in legacy mode that now gets a password is migrated.
+                    if r.origin == crate::model::UserOrigin::LegacyCached {
+                        r.origin = crate::model::UserOrigin::Migrated {
+                            at: now.clone(),
+                            connection: r.connection.clone(),
+                        };
+                    }
+                    Ok(())
+                })
+                .await?;
             }
             (true, true, None) => {
                 self.migrate_with_new_password(t, conn, &ticket.email, new_password)

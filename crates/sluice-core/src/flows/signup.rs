@@ -177,14 +177,18 @@ impl Core {
             })?,
             Err(f) => return Err(script_failed(ScriptKind::Login, &f)),
         };
-        let mut rec = self.cache_legacy_user(t, conn, &profile).await?;
-        if let Some(m) = &b.user_metadata {
-            rec.profile.user_metadata.extend(m.clone());
-        }
-        if let Some(m) = &b.app_metadata {
-            rec.profile.app_metadata.extend(m.clone());
-        }
-        self.store.user_update(&rec).await?;
+        let rec = self.cache_legacy_user(t, conn, &profile).await?;
+        let rec = self
+            .user_modify(t, rec, |r| {
+                if let Some(m) = &b.user_metadata {
+                    r.profile.user_metadata.extend(m.clone());
+                }
+                if let Some(m) = &b.app_metadata {
+                    r.profile.app_metadata.extend(m.clone());
+                }
+                Ok(())
+            })
+            .await?;
         Ok(rec.profile)
     }
 

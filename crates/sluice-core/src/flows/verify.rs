@@ -76,13 +76,17 @@ impl Core {
                 Err(f) => return Err(script_failed(ScriptKind::Verify, &f)),
             }
         } else {
-            let mut rec = self
+            let rec = self
                 .user_find_local(t, &ticket.connection, &ticket.email)
                 .await?
                 .ok_or_else(invalid_ticket)?;
-            rec.profile.email_verified = true;
-            rec.profile.updated_at = self.now_rfc3339();
-            self.store.user_update(&rec).await?;
+            let now = self.now_rfc3339();
+            self.user_modify(t, rec, |r| {
+                r.profile.email_verified = true;
+                r.profile.updated_at = now.clone();
+                Ok(())
+            })
+            .await?;
         }
         self.store
             .doc_delete(&t.id, crate::model::DocKind::Ticket, &key)

@@ -99,25 +99,11 @@ impl Core {
         t: &TenantCtx,
         family: &str,
     ) -> Result<u64, CoreError> {
-        let now = self.now();
-        let marker = Artifact {
-            tenant_id: t.id.clone(),
-            kind: ArtifactKind::RevokedFamily,
-            key: family.to_string(),
-            // Not the family itself: deleting the family again must not delete the marker.
-            family: format!("revoked:{family}"),
-            user_id: None,
-            client_id: None,
-            body: serde_json::json!({}),
-            created_at: now,
-            expires_at: now + crate::resource_servers::MAX_TOKEN_LIFETIME + 60,
-            used_at: None,
-        };
-        match self.store.artifact_insert(&marker).await {
-            Ok(()) | Err(crate::ports::StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-        Ok(self.store.artifact_delete_family(&t.id, family).await?)
+        let until = self.now() + crate::resource_servers::MAX_TOKEN_LIFETIME + 60;
+        Ok(self
+            .store
+            .artifact_revoke_family(&t.id, family, until)
+            .await?)
     }
 
     /// Whether an access token's family was revoked.
@@ -125,11 +111,7 @@ impl Core {
         let Some(family) = jti_family(jti) else {
             return Ok(false);
         };
-        Ok(self
-            .store
-            .artifact_fetch(&t.id, ArtifactKind::RevokedFamily, family, self.now())
-            .await?
-            .is_some())
+        Ok(self.store.artifact_family_revoked(&t.id, family).await?)
     }
 
     /// Stores a new refresh token for `user_id` and returns it.
@@ -153,8 +135,9 @@ impl Core {
             body: body.clone(),
             absolute_expiry,
         };
-        self.store
-            .artifact_insert(&Artifact {
+        let stored = self
+            .store
+            .artifact_insert_in_family(&Artifact {
                 tenant_id: t.id.clone(),
                 kind: ArtifactKind::Refresh,
                 key: artifact_key(&token),
@@ -167,6 +150,10 @@ impl Core {
                 used_at: None,
             })
             .await?;
+        if !stored {
+            // The family was revoked while these tokens were being made: none is issued.
+            return Err(invalid_refresh());
+        }
         Ok(token)
     }
 
@@ -243,9 +230,7 @@ impl Core {
         let user = match self.store.user_fetch(&t.id, &user_id).await? {
             Some(u) if !u.profile.blocked.unwrap_or(false) => u,
             _ => {
-                self.store
-                    .artifact_delete_family(&t.id, &artifact.family)
-                    .await?;
+                self.family_revoke(t, &artifact.family).await?;
                 return Err(invalid_refresh());
             }
         };

@@ -167,6 +167,18 @@ impl Core {
         self.tenant_load(name).await
     }
 
+    /// Drops cached tenants — the one with this id, or all — so that the next request reads
+    /// its keys again (another node rotated or revoked a key). Waits for a load in progress,
+    /// so that a read made before the change cannot be cached after this.
+    pub async fn tenant_forget(&self, tenant_id: Option<&str>) {
+        let _loading = self.tenant_reload.lock().await;
+        let mut cache = self.tenants.write().await;
+        match tenant_id {
+            Some(id) => cache.retain(|_, c| c.ctx.id != id),
+            None => cache.clear(),
+        }
+    }
+
     /// The cached copy of tenant `name` and whether it is fresh.
     async fn tenant_cached(&self, name: &str) -> Option<(Arc<TenantCtx>, bool)> {
         let now = self.now();

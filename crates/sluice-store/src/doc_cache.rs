@@ -1,11 +1,10 @@
 //! A short-lived read cache for the documents the token path reads on every request (clients,
 //! APIs, client grants, connections, rules, hooks, actions, bindings). Every write through this
 //! store drops the cached entries of that tenant and kind at once, so a node always sees its own
-//! writes; other nodes see them within [`TTL`]. (Profile: on SQLite each read is a hop to sqlx's
-//! worker thread; these reads were most of the client-credentials grant's cost, see README.)
-//!
-//! TODO-security: a client secret rotated, a client or grant deleted, or a hook changed on one
-//! node is still honoured for up to [`TTL`] by the others.
+//! writes. On PostgreSQL other nodes drop their entries when the write is announced
+//! (`changes`, milliseconds); [`TTL`] bounds what a node can miss (a lost announcement, or
+//! SQLite, which has no NOTIFY). (Profile: on SQLite each read is a hop to sqlx's worker
+//! thread; these reads were most of the client-credentials grant's cost, see README.)
 
 use sluice_core::model::{Doc, DocKind};
 use std::collections::HashMap;
@@ -81,10 +80,24 @@ impl DocCache {
 
     /// Drops everything cached for a tenant's documents of `kind` (after a write).
     pub fn invalidate(&self, tenant_id: &str, kind: DocKind) {
+        self.invalidate_named(tenant_id, kind.as_str());
+    }
+
+    /// [`DocCache::invalidate`] by the kind's name (as another node announced it).
+    pub fn invalidate_named(&self, tenant_id: &str, kind: &str) {
         if let Ok(mut map) = self.entries.lock() {
             self.generation
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            map.retain(|(t, k, _), _| !(t == tenant_id && *k == kind.as_str()));
+            map.retain(|(t, k, _), _| !(t == tenant_id && *k == kind));
+        }
+    }
+
+    /// Drops everything.
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.entries.lock() {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            map.clear();
         }
     }
 }

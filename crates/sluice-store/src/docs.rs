@@ -203,11 +203,25 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// After a write: drops this node's cached documents of the kind and tells the others.
+    async fn changed(&self, tenant_id: &str, kind: DocKind) {
+        self.doc_cache.invalidate(tenant_id, kind);
+        if crate::doc_cache::cacheable(kind) {
+            self.announce(crate::changes::Change::Docs {
+                tenant_id: tenant_id.into(),
+                kind: kind.as_str().into(),
+            })
+            .await;
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl DocStore for SqlStore {
     async fn doc_insert(&self, tenant_id: &str, kind: DocKind, d: &Doc) -> StoreResult<()> {
         let r = self.doc_insert_sql(tenant_id, kind, d).await;
-        self.doc_cache.invalidate(tenant_id, kind);
+        self.changed(tenant_id, kind).await;
         r
     }
 
@@ -270,13 +284,13 @@ impl DocStore for SqlStore {
 
     async fn doc_update(&self, tenant_id: &str, kind: DocKind, d: &Doc) -> StoreResult<bool> {
         let r = self.doc_update_sql(tenant_id, kind, d).await;
-        self.doc_cache.invalidate(tenant_id, kind);
+        self.changed(tenant_id, kind).await;
         r
     }
 
     async fn doc_delete(&self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<bool> {
         let r = self.doc_delete_sql(tenant_id, kind, id).await;
-        self.doc_cache.invalidate(tenant_id, kind);
+        self.changed(tenant_id, kind).await;
         r
     }
 
@@ -287,7 +301,7 @@ impl DocStore for SqlStore {
         ref_id: &str,
     ) -> StoreResult<u64> {
         let r = self.doc_delete_by_ref_sql(tenant_id, kind, ref_id).await;
-        self.doc_cache.invalidate(tenant_id, kind);
+        self.changed(tenant_id, kind).await;
         r
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod artifacts;
 pub mod attempts;
+pub mod changes;
 pub mod doc_cache;
 pub mod docs;
 pub mod logs;
@@ -47,6 +48,8 @@ pub struct SqlStore {
     pub pool: Pool,
     /// Read cache of documents (see [`doc_cache`]).
     pub doc_cache: std::sync::Arc<doc_cache::DocCache>,
+    /// Changes announced by any node (see [`changes`]).
+    changes: tokio::sync::broadcast::Sender<changes::Change>,
 }
 
 /// Maps a driver error to the port's error: unique violations are conflicts, connection
@@ -159,6 +162,7 @@ impl SqlStore {
         let store = SqlStore {
             pool,
             doc_cache: Default::default(),
+            changes: tokio::sync::broadcast::channel(256).0,
         };
         schema::migrate(&store).await?;
         Ok(store)

@@ -138,6 +138,33 @@ impl TenantStore for SqlStore {
         new_next: &KeyRecord,
         now: i64,
     ) -> StoreResult<Option<String>> {
+        let r = self.key_rotate_sql(tenant_id, new_next, now).await;
+        self.keys_changed(tenant_id).await;
+        r
+    }
+
+    async fn key_revoke(&self, tenant_id: &str, kid: &str, now: i64) -> StoreResult<bool> {
+        let r = self.key_revoke_sql(tenant_id, kid, now).await;
+        self.keys_changed(tenant_id).await;
+        r
+    }
+}
+
+impl SqlStore {
+    /// Tells every node that a tenant's signing keys changed.
+    async fn keys_changed(&self, tenant_id: &str) {
+        self.announce(crate::changes::Change::Keys {
+            tenant_id: tenant_id.into(),
+        })
+        .await;
+    }
+
+    async fn key_rotate_sql(
+        &self,
+        tenant_id: &str,
+        new_next: &KeyRecord,
+        now: i64,
+    ) -> StoreResult<Option<String>> {
         dispatch!(self, |p| {
             let err = map_err("signing key");
             let mut tx = p.begin().await.map_err(&err)?;
@@ -196,7 +223,7 @@ impl TenantStore for SqlStore {
         })
     }
 
-    async fn key_revoke(&self, tenant_id: &str, kid: &str, now: i64) -> StoreResult<bool> {
+    async fn key_revoke_sql(&self, tenant_id: &str, kid: &str, now: i64) -> StoreResult<bool> {
         dispatch!(self, |p| {
             sqlx::query(
             "UPDATE signing_keys SET state = 'revoked', revoked_at = $3 WHERE tenant_id = $1 AND kid = $2 AND state = 'previous'"

@@ -9,10 +9,11 @@ use sluice_core::ports::Clock;
 use sluice_core::{Core, CoreConfig};
 use sluice_crypto::secretbox::SecretBox;
 use sluice_store::SqlStore;
+use sluice_store::changes::Change;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 /// The real clock.
 pub struct SystemClock;
@@ -55,6 +56,11 @@ async fn build(
     let store = SqlStore::connect(&settings.database_url)
         .await
         .map_err(|e| StartError::Store(e.to_string()))?;
+    store
+        .listen_for_changes()
+        .await
+        .map_err(|e| StartError::Store(format!("listening for other nodes' changes: {e}")))?;
+    let changes = store.changes();
     let sealer = match &settings.encryption_key {
         Some(k) => SecretBox::from_base64(k)
             .map_err(|e| StartError::Config(format!("SLUICE_ENCRYPTION_KEY: {e}")))?,
@@ -86,7 +92,30 @@ async fn build(
         config,
     )
     .map_err(|e| StartError::Other(e.to_string()))?;
-    Ok((Arc::new(core), runner))
+    let core = Arc::new(core);
+    spawn_change_follower(&core, changes);
+    Ok((core, runner))
+}
+
+/// Drops cached tenant keys when any node changes them (see `sluice_store::changes`); stops
+/// when the core or the store is gone.
+fn spawn_change_follower(core: &Arc<Core>, mut changes: broadcast::Receiver<Change>) {
+    let weak = Arc::downgrade(core);
+    tokio::spawn(async move {
+        loop {
+            let change = match changes.recv().await {
+                Ok(c) => c,
+                Err(broadcast::error::RecvError::Lagged(_)) => Change::All,
+                Err(broadcast::error::RecvError::Closed) => break,
+            };
+            let Some(core) = weak.upgrade() else { break };
+            match change {
+                Change::Keys { tenant_id } => core.tenant_forget(Some(&tenant_id)).await,
+                Change::All => core.tenant_forget(None).await,
+                Change::Docs { .. } => {}
+            }
+        }
+    });
 }
 
 /// The action-script runtime configured by `[scripts]`.

@@ -9,7 +9,7 @@ function login(email, password, callback) {
       if (err) return callback(err);
       if (result.rows.length === 0) return callback(new WrongUsernameOrPasswordError(email));
       const user = result.rows[0];
-      callback(null, { user_id: 'pg-' + user.id, nickname: user.nickname, email: user.email, app_metadata: { plan: 'legacy' } });
+      callback(null, { user_id: 'pg-plain-' + user.id, nickname: user.nickname, email: user.email, app_metadata: { plan: 'legacy' } });
     });
   });
 }

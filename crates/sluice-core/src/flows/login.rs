@@ -8,7 +8,10 @@
 //!   created locally with the same user_id and the password just typed, re-hashed with argon2id.
 //!   Concurrent first logins create the user exactly once (the store's uniqueness decides).
 //!
-//! Every credential failure — unknown user, wrong password, script said no — is the same
+//! [`Core::login`] is the one login pipeline (token endpoint and login page): it produces a
+//! [`LoginOutcome`] or a typed [`LoginFailure`], which decides brute-force accounting and the
+//! tenant log event, and is mapped to the Authentication API's answer once (`From`). Every
+//! credential failure — unknown user, wrong password, script said no — is the same
 //! `invalid_grant` "Wrong email or password."; script failures are a generic error whose detail
 //! is logged, never returned.
 
@@ -40,33 +43,119 @@ pub struct LoginOutcome {
     pub scripts_run: Vec<ScriptKind>,
 }
 
-pub fn wrong_credentials() -> CoreError {
-    CoreError::oauth(403, "invalid_grant", "Wrong email or password.")
-}
-
 /// Consecutive failures of one user from one IP before that pair is blocked (Auth0: 10).
 pub const BRUTE_FORCE_LIMIT: i64 = 10;
 
-pub fn too_many_attempts() -> CoreError {
-    CoreError::oauth(
-        429,
-        "too_many_attempts",
-        "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it.",
-    )
+/// Why a login authenticated nobody.
+#[derive(Debug)]
+pub enum LoginFailure {
+    /// The identifier cannot name any account (control characters): 400, not counted.
+    InvalidIdentifier,
+    /// No such user, or the script said no without naming one: counted, logged `fu`.
+    UnknownUser,
+    /// A known user with another password (also one changed while this login checked it):
+    /// counted, logged `fp`.
+    WrongPassword { user_id: String },
+    /// Brute-force protection refused to check the password: 429, logged `limit_wc`.
+    TooManyAttempts,
+    /// Blocked by an administrator: 401.
+    Blocked { user_id: String },
+    /// The login script refused with `UnauthorizedError(message)`: 401 with that message.
+    ScriptRejected { message: String },
+    /// The script failed or returned no usable profile: 500; the detail is in the server log.
+    ScriptFailed,
+    /// Anything else (the store is unavailable, the connection is not configured, an identity
+    /// conflict): answered as that error says.
+    Error(CoreError),
 }
 
-fn blocked() -> CoreError {
-    CoreError::oauth(401, "unauthorized", "user is blocked")
+impl From<CoreError> for LoginFailure {
+    fn from(e: CoreError) -> Self {
+        LoginFailure::Error(e)
+    }
 }
 
-/// The generic answer to a failing script; the detail goes to the log.
-fn script_error(kind: ScriptKind, detail: &str) -> CoreError {
+impl From<StoreError> for LoginFailure {
+    fn from(e: StoreError) -> Self {
+        LoginFailure::Error(e.into())
+    }
+}
+
+impl LoginFailure {
+    /// The Authentication API's answer (status, error, description); None for `Error`.
+    fn answer(&self) -> Option<(u16, &'static str, String)> {
+        Some(match self {
+            LoginFailure::InvalidIdentifier => (
+                400,
+                "invalid_request",
+                "The username or email contains characters that are not allowed.".into(),
+            ),
+            LoginFailure::UnknownUser | LoginFailure::WrongPassword { .. } => {
+                (403, "invalid_grant", "Wrong email or password.".into())
+            }
+            LoginFailure::TooManyAttempts => (
+                429,
+                "too_many_attempts",
+                "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it.".into(),
+            ),
+            LoginFailure::Blocked { .. } => (401, "unauthorized", "user is blocked".into()),
+            LoginFailure::ScriptRejected { message } => (401, "unauthorized", message.clone()),
+            LoginFailure::ScriptFailed => (
+                500,
+                "server_error",
+                "Something went wrong while checking your credentials. Please try again later."
+                    .into(),
+            ),
+            LoginFailure::Error(_) => return None,
+        })
+    }
+
+    /// What the tenant log says of it.
+    fn description(&self) -> String {
+        match (self.answer(), self) {
+            (Some((_, _, d)), _) => d,
+            (None, LoginFailure::Error(CoreError::OAuth { description, .. })) => {
+                description.clone()
+            }
+            (None, LoginFailure::Error(e)) => e.to_string(),
+            (None, _) => String::new(),
+        }
+    }
+
+    /// The tenant log event type and the user concerned.
+    fn log_type(&self) -> (&'static str, Option<&str>) {
+        match self {
+            LoginFailure::UnknownUser => ("fu", None),
+            LoginFailure::WrongPassword { user_id } => ("fp", Some(user_id)),
+            LoginFailure::TooManyAttempts => ("limit_wc", None),
+            LoginFailure::Blocked { user_id } => ("f", Some(user_id)),
+            _ => ("f", None),
+        }
+    }
+
+    /// Whether brute-force protection counts it as a failed attempt.
+    fn counts(&self) -> bool {
+        matches!(
+            self,
+            LoginFailure::UnknownUser | LoginFailure::WrongPassword { .. }
+        )
+    }
+}
+
+impl From<LoginFailure> for CoreError {
+    fn from(f: LoginFailure) -> CoreError {
+        match (f.answer(), f) {
+            (Some((status, error, description)), _) => CoreError::oauth(status, error, description),
+            (None, LoginFailure::Error(e)) => e,
+            (None, other) => CoreError::internal(format!("unanswered login failure {other:?}")),
+        }
+    }
+}
+
+/// A failing script: the detail goes to the server log, the user gets a generic answer.
+fn script_failed(kind: ScriptKind, detail: &str) -> LoginFailure {
     tracing::warn!(script = kind.key(), detail, "action script failed");
-    CoreError::oauth(
-        500,
-        "server_error",
-        "Something went wrong while checking your credentials. Please try again later.",
-    )
+    LoginFailure::ScriptFailed
 }
 
 fn connection_name(c: &Connection) -> String {
@@ -191,21 +280,16 @@ impl Core {
     }
 
     /// Authenticates a user against a database connection (see the module docs) and records
-    /// the outcome in the tenant log (`s`, `fp`, `fu` or `f`).
+    /// the outcome in the tenant log (`s`, `fp`, `fu`, `limit_wc` or `f`).
     pub async fn login(
         &self,
         t: &TenantCtx,
         req: LoginRequest<'_>,
-    ) -> Result<LoginOutcome, CoreError> {
+    ) -> Result<LoginOutcome, LoginFailure> {
         if req.identifier.chars().any(char::is_control) {
             // No account has such a name; not a credential failure to count or to log.
-            return Err(CoreError::oauth(
-                400,
-                "invalid_request",
-                "The username or email contains characters that are not allowed.",
-            ));
+            return Err(LoginFailure::InvalidIdentifier);
         }
-        let mut known_user = None;
         // The attempt is counted before the password is checked, so that parallel attempts
         // (on any number of nodes) never check more than the limit; the verdict settles it.
         let guard = self.brute_force_key(&req);
@@ -219,24 +303,21 @@ impl Core {
             None => true,
         };
         let r = if reserved {
-            self.login_steps(t, &req, &mut known_user).await
+            self.login_steps(t, &req).await
         } else {
-            Err(too_many_attempts())
+            Err(LoginFailure::TooManyAttempts)
         };
         if let Some((c, id, ip)) = guard.as_ref().filter(|_| reserved) {
             match &r {
                 Ok(_) => self.store.attempt_reset(&t.id, c, id, ip).await?,
-                Err(CoreError::OAuth {
-                    error: "invalid_grant",
-                    ..
-                }) => {
+                Err(f) if f.counts() => {
                     let blocked = self
                         .store
                         .attempt_fail(&t.id, c, id, ip, BRUTE_FORCE_LIMIT, now)
                         .await?;
                     tracing::debug!(connection = %c, blocked, "failed login counted");
                 }
-                _ => self.store.attempt_release(&t.id, c, id, ip).await?,
+                Err(_) => self.store.attempt_release(&t.id, c, id, ip).await?,
             }
         }
         let (log_type, description, user_id) = match &r {
@@ -245,23 +326,10 @@ impl Core {
                 "Successful login".to_string(),
                 Some(o.user.profile.user_id.clone()),
             ),
-            Err(CoreError::OAuth {
-                error: "invalid_grant",
-                description,
-                ..
-            }) if known_user.is_some() => ("fp", description.clone(), known_user),
-            Err(CoreError::OAuth {
-                error: "invalid_grant",
-                description,
-                ..
-            }) => ("fu", description.clone(), None),
-            Err(CoreError::OAuth {
-                error: "too_many_attempts",
-                description,
-                ..
-            }) => ("limit_wc", description.clone(), known_user),
-            Err(CoreError::OAuth { description, .. }) => ("f", description.clone(), known_user),
-            Err(e) => ("f", format!("{e}"), known_user),
+            Err(f) => {
+                let (log_type, user_id) = f.log_type();
+                (log_type, f.description(), user_id.map(str::to_string))
+            }
         };
         self.log_event(
             t,
@@ -304,20 +372,20 @@ impl Core {
         &self,
         t: &TenantCtx,
         req: &LoginRequest<'_>,
-        known_user: &mut Option<String>,
-    ) -> Result<LoginOutcome, CoreError> {
+    ) -> Result<LoginOutcome, LoginFailure> {
         let conn = req.connection;
         let name = connection_name(conn);
         let custom = is_custom(conn);
         if !custom || is_import(conn) {
             if let Some(rec) = self.user_find_local(t, &name, req.identifier).await? {
                 if rec.password_hash.is_some() {
-                    *known_user = Some(rec.profile.user_id.clone());
                     if !self
                         .user_password_matches(&rec, req.password.to_string())
                         .await?
                     {
-                        return Err(wrong_credentials());
+                        return Err(LoginFailure::WrongPassword {
+                            user_id: rec.profile.user_id,
+                        });
                     }
                     return self.finish_login(rec, req.ip, Vec::new()).await;
                 }
@@ -329,7 +397,7 @@ impl Core {
                     req.password.to_string(),
                 );
                 let _ = self.with_hash_slot(move || hasher.verify(&pw, &hash)).await;
-                return Err(wrong_credentials());
+                return Err(LoginFailure::UnknownUser);
             }
         }
         let result = self
@@ -343,17 +411,23 @@ impl Core {
         let profile = match result {
             Ok(v) => match profile::parse(&v) {
                 Ok(Some(p)) => p,
-                Ok(None) => return Err(wrong_credentials()),
-                Err(e) => return Err(script_error(ScriptKind::Login, &e.to_string())),
+                Ok(None) => return Err(LoginFailure::UnknownUser),
+                Err(e) => return Err(script_failed(ScriptKind::Login, &e.to_string())),
             },
-            Err(ScriptFailure::WrongCredentials { user_id, .. }) => {
-                *known_user = user_id.map(|u| format!("auth0|{}", u.trim_start_matches("auth0|")));
-                return Err(wrong_credentials());
+            Err(ScriptFailure::WrongCredentials {
+                user_id: Some(u), ..
+            }) => {
+                return Err(LoginFailure::WrongPassword {
+                    user_id: format!("auth0|{}", u.trim_start_matches("auth0|")),
+                });
+            }
+            Err(ScriptFailure::WrongCredentials { user_id: None, .. }) => {
+                return Err(LoginFailure::UnknownUser);
             }
             Err(ScriptFailure::Unauthorized { message }) => {
-                return Err(CoreError::oauth(401, "unauthorized", message));
+                return Err(LoginFailure::ScriptRejected { message });
             }
-            Err(other) => return Err(script_error(ScriptKind::Login, &format!("{other:?}"))),
+            Err(other) => return Err(script_failed(ScriptKind::Login, &format!("{other:?}"))),
         };
         let rec = if is_import(conn) {
             self.migrate_user(t, conn, &profile, req.password).await?
@@ -373,7 +447,7 @@ impl Core {
         conn: &Connection,
         p: &ScriptProfile,
         password: &str,
-    ) -> Result<UserRecord, CoreError> {
+    ) -> Result<UserRecord, LoginFailure> {
         let rec = self.migrated_record(t, conn, p, password).await?;
         match self.store.user_insert(&rec).await {
             Ok(()) => {
@@ -390,7 +464,7 @@ impl Core {
                         message: "The user already exists.".into(),
                     })?;
                 if existing.connection != rec.connection {
-                    return Err(self.identity_conflict(t, &existing, conn).await);
+                    return Err(self.identity_conflict(t, &existing, conn).await.into());
                 }
                 // Cached while the connection was in legacy mode, before import mode was
                 // turned on: the script just verified the password, so this is the migration
@@ -412,21 +486,9 @@ impl Core {
                         tracing::info!(user_id = %existing.profile.user_id, "legacy-cached user migrated");
                         return Ok(existing);
                     }
-                    if !self
-                        .user_password_matches(&existing, password.to_string())
-                        .await?
-                    {
-                        return Err(wrong_credentials());
-                    }
-                    return Ok(existing);
+                    return self.password_of(existing, password).await;
                 }
-                if !self
-                    .user_password_matches(&existing, password.to_string())
-                    .await?
-                {
-                    return Err(wrong_credentials());
-                }
-                Ok(existing)
+                self.password_of(existing, password).await
             }
             Err(e) => Err(e.into()),
         }
@@ -561,25 +623,87 @@ impl Core {
         mut rec: UserRecord,
         ip: Option<&str>,
         scripts_run: Vec<ScriptKind>,
-    ) -> Result<LoginOutcome, CoreError> {
+    ) -> Result<LoginOutcome, LoginFailure> {
         let checked_hash = rec.password_hash.clone();
         for _ in 0..8 {
             if rec.profile.blocked == Some(true) {
-                return Err(blocked());
+                return Err(LoginFailure::Blocked {
+                    user_id: rec.profile.user_id,
+                });
             }
             let now = self.now_rfc3339();
             if let Some(user) = self.store.user_record_login(&rec, &now, ip).await? {
                 return Ok(LoginOutcome { user, scripts_run });
             }
+            let user_id = rec.profile.user_id.clone();
             rec = self
                 .store
-                .user_fetch(&rec.tenant_id, &rec.profile.user_id)
+                .user_fetch(&rec.tenant_id, &user_id)
                 .await?
-                .ok_or_else(wrong_credentials)?;
+                .ok_or(LoginFailure::UnknownUser)?;
             if rec.password_hash != checked_hash {
-                return Err(wrong_credentials());
+                return Err(LoginFailure::WrongPassword { user_id });
             }
         }
         Err(StoreError::Stale("user".into()).into())
+    }
+
+    /// The existing user if `password` is theirs.
+    async fn password_of(
+        &self,
+        existing: UserRecord,
+        password: &str,
+    ) -> Result<UserRecord, LoginFailure> {
+        if self
+            .user_password_matches(&existing, password.to_string())
+            .await?
+        {
+            Ok(existing)
+        } else {
+            Err(LoginFailure::WrongPassword {
+                user_id: existing.profile.user_id,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_credential_failures_count_and_all_answer_like_auth0() {
+        let wrong = LoginFailure::WrongPassword {
+            user_id: "auth0|1".into(),
+        };
+        assert!(wrong.counts() && LoginFailure::UnknownUser.counts());
+        for f in [
+            LoginFailure::TooManyAttempts,
+            LoginFailure::ScriptFailed,
+            LoginFailure::InvalidIdentifier,
+            LoginFailure::Blocked {
+                user_id: "auth0|1".into(),
+            },
+        ] {
+            assert!(!f.counts(), "{f:?}");
+        }
+        assert_eq!(wrong.log_type(), ("fp", Some("auth0|1")));
+        assert_eq!(LoginFailure::UnknownUser.log_type(), ("fu", None));
+        // Unknown user and wrong password are indistinguishable to the caller.
+        let answers: Vec<String> = [wrong, LoginFailure::UnknownUser]
+            .into_iter()
+            .map(|f| CoreError::from(f).to_string())
+            .collect();
+        assert_eq!(answers[0], answers[1]);
+        assert!(matches!(
+            CoreError::from(LoginFailure::TooManyAttempts),
+            CoreError::OAuth {
+                status: 429,
+                error: "too_many_attempts",
+                ..
+            }
+        ));
+        let e = CoreError::from(LoginFailure::Error(CoreError::internal("x")));
+        assert!(matches!(e, CoreError::Internal { .. }));
     }
 }

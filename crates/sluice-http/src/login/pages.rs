@@ -259,7 +259,7 @@ pub async fn login_submit(
         };
         match s.core.login(&t, request).await {
             Ok(o) => signed_in(&s, &t, &p, o.user, ip.as_deref(), user_agent(&headers)).await,
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     };
     match result {

@@ -124,11 +124,14 @@ pub trait UserStore: Send + Sync {
     /// `ip` is None), only if the record is still at `user.version` (so neither its password nor
     /// its `blocked` flag changed since the login checked them). Returns the record as it now
     /// is, or None when it is gone or changed (read it again to know which).
+    /// In the same transaction, when given, clears the brute-force failures of the login's
+    /// (connection, identifier, IP) (as [`AttemptStore::attempt_reset`]).
     async fn user_record_login(
         &self,
         user: &UserRecord,
         at: &str,
         ip: Option<&str>,
+        clear_attempts: Option<&AttemptKey>,
     ) -> StoreResult<Option<UserRecord>>;
     async fn user_delete(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool>;
 }
@@ -166,6 +169,14 @@ pub trait LogStore: Send + Sync {
     async fn log_fetch(&self, tenant_id: &str, log_id: &str) -> StoreResult<Option<LogRecord>>;
     /// Deletes events older than `before` (unix ms), all tenants; returns how many.
     async fn log_prune(&self, before: i64) -> StoreResult<u64>;
+}
+
+/// What brute-force protection counts attempts of: (connection, lower-cased identifier, IP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptKey {
+    pub connection: String,
+    pub identifier: String,
+    pub ip: String,
 }
 
 /// Brute-force protection: consecutive failed logins per (connection, user, IP).

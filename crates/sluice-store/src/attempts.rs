@@ -5,6 +5,9 @@
 use crate::{SqlStore, dispatch, map_err};
 use sluice_core::ports::{AttemptStore, StoreResult};
 
+/// Clears a pair's failures after a success (a blocked pair stays blocked).
+pub(crate) const RESET: &str = "DELETE FROM login_failures WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4 AND blocked = 0";
+
 #[async_trait::async_trait]
 impl AttemptStore for SqlStore {
     async fn attempt_reserve(
@@ -113,15 +116,15 @@ impl AttemptStore for SqlStore {
         ip: &str,
     ) -> StoreResult<()> {
         dispatch!(self, |p| {
-            sqlx::query("DELETE FROM login_failures WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4 AND blocked = 0")
-            .bind(tenant_id)
-            .bind(connection)
-            .bind(identifier)
-            .bind(ip)
-            .execute(p)
-            .await
-            .map(|_| ())
-            .map_err(map_err("login failure"))
+            sqlx::query(RESET)
+                .bind(tenant_id)
+                .bind(connection)
+                .bind(identifier)
+                .bind(ip)
+                .execute(p)
+                .await
+                .map(|_| ())
+                .map_err(map_err("login failure"))
         })
     }
 

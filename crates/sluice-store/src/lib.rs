@@ -50,6 +50,8 @@ pub struct SqlStore {
     pub doc_cache: std::sync::Arc<doc_cache::DocCache>,
     /// Changes announced by any node (see [`changes`]).
     changes: tokio::sync::broadcast::Sender<changes::Change>,
+    /// Group commit of tenant log events (see [`logs`]).
+    logs: std::sync::Arc<logs::LogBatcher>,
 }
 
 /// Maps a driver error to the port's error: unique violations are conflicts, connection
@@ -163,6 +165,7 @@ impl SqlStore {
             pool,
             doc_cache: Default::default(),
             changes: tokio::sync::broadcast::channel(256).0,
+            logs: Default::default(),
         };
         schema::migrate(&store).await?;
         Ok(store)

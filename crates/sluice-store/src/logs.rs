@@ -1,8 +1,13 @@
 //! `LogStore`: tenant log events (Auth0's `/api/v2/logs`), newest first, with retention.
+//! Inserts are group-committed: while one transaction of events is being written, the events
+//! that arrive meanwhile queue up and go in the next transaction together. Each `log_insert`
+//! still returns only once its event is committed, but a busy server pays one commit (one
+//! fsync on SQLite) per batch instead of one per event.
 
 use crate::{FilteredPage, SqlStore, dispatch, map_err};
 use sluice_core::ports::{LogFilter, LogRecord, LogStore, Page, StoreError, StoreResult};
 use sqlx::Row;
+use tokio::sync::oneshot;
 
 const COLUMNS: &str = "tenant_id, log_id, date, type, user_id, body";
 
@@ -26,22 +31,77 @@ where
     })
 }
 
+/// Events waiting for the next group commit, and the lock its writer holds.
+#[derive(Default)]
+pub struct LogBatcher {
+    pending: std::sync::Mutex<Vec<(LogRecord, oneshot::Sender<StoreResult<()>>)>>,
+    writing: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for LogBatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogBatcher")
+    }
+}
+
+impl SqlStore {
+    /// Writes `batch` in one transaction.
+    async fn log_write_batch(&self, batch: &[LogRecord]) -> StoreResult<()> {
+        dispatch!(self, |p| {
+            let e = map_err("log");
+            let mut tx = p.begin().await.map_err(&e)?;
+            for l in batch {
+                sqlx::query("INSERT INTO logs (tenant_id, log_id, date, type, user_id, body) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&l.tenant_id)
+                    .bind(&l.log_id)
+                    .bind(l.date)
+                    .bind(&l.log_type)
+                    .bind(&l.user_id)
+                    .bind(l.body.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(&e)?;
+            }
+            tx.commit().await.map_err(&e)
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl LogStore for SqlStore {
     async fn log_insert(&self, l: &LogRecord) -> StoreResult<()> {
-        dispatch!(self, |p| {
-            sqlx::query("INSERT INTO logs (tenant_id, log_id, date, type, user_id, body) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&l.tenant_id)
-            .bind(&l.log_id)
-            .bind(l.date)
-            .bind(&l.log_type)
-            .bind(&l.user_id)
-            .bind(l.body.to_string())
-            .execute(p)
-            .await
-            .map(|_| ())
-            .map_err(map_err("log"))
-        })
+        let (tx, rx) = oneshot::channel();
+        self.logs
+            .pending
+            .lock()
+            .map_err(|_| StoreError::Other("log queue poisoned".into()))?
+            .push((l.clone(), tx));
+        // Whoever holds the writer lock next writes everything queued by then (this event
+        // too, unless an earlier writer already took it). The write runs in a task of its own,
+        // so a cancelled request cannot abandon the other requests' events half-written.
+        let writer = self.logs.writing.clone().lock_owned().await;
+        let batch: Vec<_> = std::mem::take(
+            &mut *self
+                .logs
+                .pending
+                .lock()
+                .map_err(|_| StoreError::Other("log queue poisoned".into()))?,
+        );
+        if !batch.is_empty() {
+            let store = self.clone();
+            tokio::spawn(async move {
+                let (records, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                let r = store.log_write_batch(&records).await;
+                drop(writer);
+                for w in waiters {
+                    let _ = w.send(r.clone());
+                }
+            });
+        } else {
+            drop(writer);
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(StoreError::Other("log writer went away".into())))
     }
 
     async fn log_search(

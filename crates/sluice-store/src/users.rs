@@ -6,7 +6,7 @@
 
 use crate::{FilteredPage, SqlStore, dispatch, map_err};
 use sluice_core::model::{UserOrigin, UserRecord};
-use sluice_core::ports::{Page, StoreError, StoreResult, UserFilter, UserStore};
+use sluice_core::ports::{AttemptKey, Page, StoreError, StoreResult, UserFilter, UserStore};
 use sqlx::Row;
 
 const COLUMNS: &str = "tenant_id, user_id, connection, email_key, username_key, body, password_hash, origin, version, logins_count, last_login, last_ip";
@@ -177,6 +177,7 @@ impl UserStore for SqlStore {
         rec: &UserRecord,
         at: &str,
         ip: Option<&str>,
+        clear_attempts: Option<&AttemptKey>,
     ) -> StoreResult<Option<UserRecord>> {
         // Until its first targeted write a user's login count is still in the body, as read
         // into `rec` (at the same version), so that is where the count starts.
@@ -184,6 +185,8 @@ impl UserStore for SqlStore {
             "UPDATE users SET logins_count = COALESCE(logins_count, $4) + 1, last_login = $5, last_ip = COALESCE($6, last_ip) WHERE tenant_id = $1 AND user_id = $2 AND version = $3 RETURNING {COLUMNS}"
         );
         dispatch!(self, |p| {
+            let e = map_err("user");
+            let mut tx = p.begin().await.map_err(&e)?;
             let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&rec.tenant_id)
                 .bind(&rec.profile.user_id)
@@ -191,10 +194,26 @@ impl UserStore for SqlStore {
                 .bind(rec.profile.logins_count)
                 .bind(at)
                 .bind(ip)
-                .fetch_optional(p)
+                .fetch_optional(&mut *tx)
                 .await
-                .map_err(map_err("user"))?;
-            row.as_ref().map(user_from_row).transpose()
+                .map_err(&e)?;
+            let Some(row) = row else {
+                tx.rollback().await.map_err(&e)?;
+                return Ok(None);
+            };
+            let user = user_from_row(&row)?;
+            if let Some(k) = clear_attempts {
+                sqlx::query(crate::attempts::RESET)
+                    .bind(&rec.tenant_id)
+                    .bind(&k.connection)
+                    .bind(&k.identifier)
+                    .bind(&k.ip)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(&e)?;
+            }
+            tx.commit().await.map_err(&e)?;
+            Ok(Some(user))
         })
     }
 

@@ -426,6 +426,50 @@ async fn logs(backend: &str) {
 }
 sluice_store::both_backends!(logs_are_newest_first_filtered_and_pruned, logs);
 
+/// Concurrent inserts are group-committed: every one lands, each is readable as soon as its
+/// insert returned.
+async fn concurrent_logs(backend: &str) {
+    use sluice_core::ports::{LogFilter, LogRecord, LogStore};
+    let db = TestDatabase::of(backend).await;
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let s = s.clone();
+        tasks.spawn(async move {
+            let id = format!("{i:020}");
+            s.log_insert(&LogRecord {
+                tenant_id: "t1".into(),
+                log_id: id.clone(),
+                date: i,
+                log_type: "s".into(),
+                user_id: None,
+                body: json!({"n": i}),
+            })
+            .await
+            .unwrap();
+            s.log_fetch("t1", &id).await.unwrap().is_some()
+        });
+    }
+    assert!(tasks.join_all().await.into_iter().all(|seen| seen));
+    let (_, total) = s
+        .log_search(
+            "t1",
+            &LogFilter::default(),
+            Page {
+                offset: 0,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 200);
+    s.close().await;
+}
+sluice_store::both_backends!(
+    concurrent_log_events_all_land_once_committed,
+    concurrent_logs
+);
+
 async fn attempts(backend: &str) {
     use sluice_core::ports::AttemptStore;
     let db = TestDatabase::of(backend).await;

@@ -18,7 +18,9 @@
 use super::profile::{self, RootAttributes, ScriptProfile};
 use crate::error::CoreError;
 use crate::model::{UserOrigin, UserRecord};
-use crate::ports::{Page, ScriptFailure, ScriptKind, ScriptRequest, StoreError, UserFilter};
+use crate::ports::{
+    AttemptKey, Page, ScriptFailure, ScriptKind, ScriptRequest, StoreError, UserFilter,
+};
 use crate::service::Core;
 use crate::tenant::TenantCtx;
 use crate::users::{is_custom, is_import};
@@ -295,21 +297,30 @@ impl Core {
         let guard = self.brute_force_key(&req);
         let now = self.now();
         let reserved = match &guard {
-            Some((c, id, ip)) => {
+            Some(k) => {
                 self.store
-                    .attempt_reserve(&t.id, c, id, ip, BRUTE_FORCE_LIMIT, now)
+                    .attempt_reserve(
+                        &t.id,
+                        &k.connection,
+                        &k.identifier,
+                        &k.ip,
+                        BRUTE_FORCE_LIMIT,
+                        now,
+                    )
                     .await?
             }
             None => true,
         };
         let r = if reserved {
-            self.login_steps(t, &req).await
+            // A success clears the pair's failures in its own completion write.
+            self.login_steps(t, &req, guard.as_ref()).await
         } else {
             Err(LoginFailure::TooManyAttempts)
         };
-        if let Some((c, id, ip)) = guard.as_ref().filter(|_| reserved) {
+        if let Some(k) = guard.as_ref().filter(|_| reserved) {
+            let (c, id, ip) = (&k.connection, &k.identifier, &k.ip);
             match &r {
-                Ok(_) => self.store.attempt_reset(&t.id, c, id, ip).await?,
+                Ok(_) => {}
                 Err(f) if f.counts() => {
                     let blocked = self
                         .store
@@ -349,8 +360,8 @@ impl Core {
         r
     }
 
-    /// (connection, identifier, ip) when brute-force protection applies to this attempt.
-    fn brute_force_key(&self, req: &LoginRequest<'_>) -> Option<(String, String, String)> {
+    /// What brute-force protection counts this attempt under, when it applies.
+    fn brute_force_key(&self, req: &LoginRequest<'_>) -> Option<AttemptKey> {
         let on = req
             .connection
             .body
@@ -359,12 +370,10 @@ impl Core {
             .and_then(|o| o.brute_force_protection)
             .unwrap_or(true);
         let ip = req.ip?;
-        on.then(|| {
-            (
-                connection_name(req.connection),
-                req.identifier.to_lowercase(),
-                ip.to_string(),
-            )
+        on.then(|| AttemptKey {
+            connection: connection_name(req.connection),
+            identifier: req.identifier.to_lowercase(),
+            ip: ip.to_string(),
         })
     }
 
@@ -372,6 +381,7 @@ impl Core {
         &self,
         t: &TenantCtx,
         req: &LoginRequest<'_>,
+        guard: Option<&AttemptKey>,
     ) -> Result<LoginOutcome, LoginFailure> {
         let conn = req.connection;
         let name = connection_name(conn);
@@ -387,7 +397,7 @@ impl Core {
                             user_id: rec.profile.user_id,
                         });
                     }
-                    return self.finish_login(rec, req.ip, Vec::new()).await;
+                    return self.finish_login(rec, req.ip, Vec::new(), guard).await;
                 }
             } else if !custom {
                 // Spend the time a real check takes, so unknown users are not distinguishable.
@@ -434,7 +444,7 @@ impl Core {
         } else {
             self.cache_legacy_user(t, conn, &profile).await?
         };
-        self.finish_login(rec, req.ip, vec![ScriptKind::Login])
+        self.finish_login(rec, req.ip, vec![ScriptKind::Login], guard)
             .await
     }
 
@@ -541,6 +551,13 @@ impl Core {
                 if rec.connection != name {
                     return Err(self.identity_conflict(t, &rec, conn).await);
                 }
+                // The legacy store usually returns what it returned last time: then there is
+                // nothing to write.
+                let mut probe = rec.profile.clone();
+                p.apply(&mut probe, mode, false);
+                if probe == rec.profile {
+                    return Ok(rec);
+                }
                 let now = self.now_rfc3339();
                 return self
                     .user_modify(t, rec, |r| {
@@ -617,12 +634,14 @@ impl Core {
     /// is blocked; otherwise the login's own targeted write (count, time, IP), made only if
     /// nothing changed the user since `rec` was read. If something did, the user is read again:
     /// a password changed meanwhile refuses this login (it presented the old one), a block
-    /// refuses it, anything else is fine. Returns the user as stored after the write.
+    /// refuses it, anything else is fine. The same write clears the brute-force failures of
+    /// `guard`. Returns the user as stored after the write.
     async fn finish_login(
         &self,
         mut rec: UserRecord,
         ip: Option<&str>,
         scripts_run: Vec<ScriptKind>,
+        guard: Option<&AttemptKey>,
     ) -> Result<LoginOutcome, LoginFailure> {
         let checked_hash = rec.password_hash.clone();
         for _ in 0..8 {
@@ -632,7 +651,7 @@ impl Core {
                 });
             }
             let now = self.now_rfc3339();
-            if let Some(user) = self.store.user_record_login(&rec, &now, ip).await? {
+            if let Some(user) = self.store.user_record_login(&rec, &now, ip, guard).await? {
                 return Ok(LoginOutcome { user, scripts_run });
             }
             let user_id = rec.profile.user_id.clone();

@@ -681,3 +681,100 @@ async fn forgotten_clients_are_closed_when_collected_and_with_their_container() 
     }
     assert_eq!(connections_to(&db).await, 0);
 }
+
+/// One container, so that consecutive runs share it.
+fn one_container() -> ScriptRuntime {
+    ScriptRuntime::with_default_egress(
+        Limits {
+            containers_per_tenant: 1,
+            ..limits()
+        },
+        EgressPolicy::allow_all(),
+    )
+}
+
+const DIRTY_SESSION: &str = r#"
+  const pg = require('pg');
+  const c = new pg.Client(configuration.conString);
+  await c.connect();
+  await c.query('CREATE TEMP TABLE scratch (x int)');
+  await c.query("SET search_path TO pg_catalog");
+  await c.query("SELECT pg_advisory_lock(42)");
+  const r = await c.query('SELECT pg_backend_pid() AS pid');
+  await c.end();
+  cb(null, { pid: r.rows[0].pid });
+"#;
+
+const INSPECT_SESSION: &str = r#"
+  const pg = require('pg');
+  const c = new pg.Client(configuration.conString);
+  await c.connect();
+  const r = await c.query(`SELECT pg_backend_pid() AS pid,
+      to_regclass('pg_temp.scratch') IS NULL AS no_temp_table,
+      current_setting('search_path') AS search_path,
+      (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())::int AS advisory_locks`);
+  await c.end();
+  cb(null, r.rows[0]);
+"#;
+
+#[tokio::test]
+async fn an_ended_connection_is_reused_only_with_a_clean_session() {
+    let db = TestDb::new("").await;
+    let rt = one_container();
+    let first = run(&rt, DIRTY_SESSION, &db.url).await.expect("first");
+    let second = run(&rt, INSPECT_SESSION, &db.url).await.expect("second");
+    assert_eq!(second["pid"], first["pid"], "the connection was reused");
+    assert_eq!(second["no_temp_table"], true, "{second}");
+    assert_eq!(second["search_path"], "\"$user\", public", "{second}");
+    assert_eq!(second["advisory_locks"], 0, "{second}");
+
+    // A connection ended inside a transaction cannot be reset: a new one is opened.
+    let r = run(
+        &rt,
+        r#"
+      const pg = require('pg');
+      const c = new pg.Client(configuration.conString);
+      await c.connect();
+      await c.query('BEGIN');
+      const r = await c.query('SELECT pg_backend_pid() AS pid');
+      await c.end();
+      cb(null, { pid: r.rows[0].pid });
+    "#,
+        &db.url,
+    )
+    .await
+    .expect("in a transaction");
+    let after = run(&rt, INSPECT_SESSION, &db.url).await.expect("after");
+    assert_ne!(
+        after["pid"], r["pid"],
+        "a session in a transaction was reused"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_egress_policy_never_reuses_a_connection_opened_under_the_old_one() {
+    let db = TestDb::new("").await;
+    let rt = one_container();
+    run(&rt, DIRTY_SESSION, &db.url).await.expect("first");
+    rt.set_egress_policy(
+        "t",
+        EgressPolicy {
+            deny_cidrs: vec![Cidr::parse("127.0.0.0/8").expect("cidr")],
+            default_allow: true,
+            ..Default::default()
+        },
+    );
+    let r = run(
+        &rt,
+        r#"
+      const pg = require('pg');
+      const c = new pg.Client(configuration.conString);
+      try { await c.connect(); cb(null, { connected: true }); }
+      catch (e) { cb(null, { code: e.code }); }
+    "#,
+        &db.url,
+    )
+    .await
+    .expect("script");
+    assert_eq!(r["code"], "EGRESS_DENIED", "{r}");
+}

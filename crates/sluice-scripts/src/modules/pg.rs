@@ -7,6 +7,12 @@
 //!   At most [`MAX_CONNECTIONS`] are open per container.
 //! - Every connection resolves and checks its host through the tenant's egress policy and
 //!   connects to the checked address, never to the host name.
+//! - A connection a script ends is kept (at most [`MAX_IDLE`], for [`IDLE_FOR`]) and reused by
+//!   the container's next connect with the same settings, after `DISCARD ALL` resets its
+//!   session (one ended inside a transaction cannot be reset and is closed). The egress policy
+//!   a connection was checked against is the container's, and a policy change retires the
+//!   tenant's containers with their connections. Auth0's templates open a connection per
+//!   login; this spares the legacy database a backend per login.
 //! - Parameters are sent as npm `pg` sends them: text format, types unspecified, so PostgreSQL
 //!   infers and parses them (the facade turns JS values into their text forms).
 //! - Results arrive in binary format (tokio-postgres always asks for it) and are decoded per type
@@ -32,15 +38,19 @@ use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::ErrorPosition;
 use tokio_postgres::types::private::BytesMut;
 use tokio_postgres::types::{Format, FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-/// Open connections per container (pooled or not).
+/// Open connections per container (pooled or not, idle ones included).
 pub const MAX_CONNECTIONS: usize = 20;
+/// Ended connections kept for reuse per container.
+pub const MAX_IDLE: usize = 4;
+/// How long an ended connection is kept for reuse.
+pub const IDLE_FOR: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Values converted to text per round trip.
 const TEXT_BATCH: usize = 500;
@@ -49,10 +59,30 @@ const SSL_UNSUPPORTED: &str = "pg: TLS (ssl) connections to PostgreSQL are not s
 type BoxError = Box<dyn StdError + Sync + Send>;
 
 struct State {
-    clients: RefCell<HashMap<u32, Rc<Client>>>,
+    clients: RefCell<HashMap<u32, Open>>,
+    /// Connections scripts ended, newest last, waiting to be reused.
+    idle: RefCell<Vec<(Open, Instant)>>,
     next: Cell<u32>,
     connecting: Cell<usize>,
     egress: Arc<EgressPolicy>,
+}
+
+/// An open connection: its client and the settings it was opened with.
+struct Open {
+    client: Rc<Client>,
+    key: ConnKey,
+}
+
+/// What must match for a connection to be reused: everything but the timeout.
+#[derive(Clone, PartialEq, Eq)]
+struct ConnKey {
+    host: String,
+    port: u16,
+    user: String,
+    password: Option<String>,
+    database: Option<String>,
+    application_name: Option<String>,
+    options: Option<String>,
 }
 
 /// A value on its way to JavaScript (column values, and the result and error objects).
@@ -302,6 +332,37 @@ async fn open(egress: &EgressPolicy, o: &ConnOpts) -> Result<Client, Val> {
     Ok(client)
 }
 
+impl ConnOpts {
+    fn key(&self) -> ConnKey {
+        ConnKey {
+            host: self.host.clone(),
+            port: self.port,
+            user: self.user.clone(),
+            password: self.password.clone(),
+            database: self.database.clone(),
+            application_name: self.application_name.clone(),
+            options: self.options.clone(),
+        }
+    }
+}
+
+/// An ended connection with these settings, reset, if there is one.
+async fn reuse(st: &State, key: &ConnKey) -> Option<Open> {
+    loop {
+        let found = {
+            let mut idle = st.idle.borrow_mut();
+            idle.retain(|(o, since)| since.elapsed() < IDLE_FOR && !o.client.is_closed());
+            let i = idle.iter().rposition(|(o, _)| &o.key == key)?;
+            idle.remove(i).0
+        };
+        // A clean session: no open transaction, settings, temp tables, prepared statements,
+        // advisory locks or LISTENs left by the script that used it before.
+        if found.client.batch_execute("DISCARD ALL").await.is_ok() {
+            return Some(found);
+        }
+    }
+}
+
 /// Counts a connection attempt while it is alive.
 struct Attempt<'a>(&'a Cell<usize>);
 
@@ -312,7 +373,30 @@ impl Drop for Attempt<'_> {
 }
 
 async fn connect(st: &State, o: ConnOpts) -> Result<u32, Val> {
-    if st.clients.borrow().len() + st.connecting.get() >= MAX_CONNECTIONS {
+    let key = o.key();
+    let open = match reuse(st, &key).await {
+        Some(open) => open,
+        None => open_new(st, o, key).await?,
+    };
+    let mut clients = st.clients.borrow_mut();
+    let mut h = st.next.get();
+    while h == 0 || clients.contains_key(&h) {
+        h = h.wrapping_add(1);
+    }
+    st.next.set(h.wrapping_add(1));
+    clients.insert(h, open);
+    Ok(h)
+}
+
+async fn open_new(st: &State, o: ConnOpts, key: ConnKey) -> Result<Open, Val> {
+    if st.clients.borrow().len() + st.connecting.get() + st.idle.borrow().len() >= MAX_CONNECTIONS {
+        // Idle connections give way first.
+        let mut idle = st.idle.borrow_mut();
+        if !idle.is_empty() {
+            idle.remove(0);
+        }
+    }
+    if st.clients.borrow().len() + st.connecting.get() + st.idle.borrow().len() >= MAX_CONNECTIONS {
         return Err(usage(format!(
             "pg: too many open PostgreSQL connections in this script container (the limit is {MAX_CONNECTIONS}); end clients or release pooled clients when done"
         )));
@@ -325,14 +409,10 @@ async fn connect(st: &State, o: ConnOpts) -> Result<u32, Val> {
             let message = "Connection terminated due to connection timeout";
             err("net", message, vec![("code", s("ETIMEDOUT"))])
         })??;
-    let mut clients = st.clients.borrow_mut();
-    let mut h = st.next.get();
-    while h == 0 || clients.contains_key(&h) {
-        h = h.wrapping_add(1);
-    }
-    st.next.set(h.wrapping_add(1));
-    clients.insert(h, Rc::new(client));
-    Ok(h)
+    Ok(Open {
+        client: Rc::new(client),
+        key,
+    })
 }
 
 // --- decoding -------------------------------------------------------------------------------
@@ -576,6 +656,7 @@ fn params_from_js(a: &Array<'_>) -> Result<Vec<Param>, Val> {
 pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<'js>> {
     let st = Rc::new(State {
         clients: RefCell::new(HashMap::new()),
+        idle: RefCell::new(Vec::new()),
         next: Cell::new(1),
         connecting: Cell::new(0),
         egress: env.egress.clone(),
@@ -599,7 +680,7 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
     let s2 = st.clone();
     let query_fn = Async(
         move |ctx: Ctx<'js>, handle: u32, text: String, params: Array<'js>| {
-            let client = s2.clients.borrow().get(&handle).cloned();
+            let client = s2.clients.borrow().get(&handle).map(|o| o.client.clone());
             let params = params_from_js(&params);
             async move {
                 let r = match (client, params) {
@@ -613,9 +694,27 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
     );
     o.set("query", Function::new(ctx.clone(), query_fn)?)?;
     let s3 = st.clone();
-    let close = move |h: u32| s3.clients.borrow_mut().remove(&h).is_some();
+    // An ended connection is kept for reuse (see `reuse`), unless it is broken.
+    let close = move |h: u32| {
+        let Some(open) = s3.clients.borrow_mut().remove(&h) else {
+            return false;
+        };
+        if !open.client.is_closed() && Rc::strong_count(&open.client) == 1 {
+            let mut idle = s3.idle.borrow_mut();
+            idle.push((open, Instant::now()));
+            if idle.len() > MAX_IDLE {
+                idle.remove(0);
+            }
+        }
+        true
+    };
     o.set("close", Function::new(ctx.clone(), close)?)?;
-    let is_open = move |h: u32| st.clients.borrow().get(&h).is_some_and(|c| !c.is_closed());
+    let is_open = move |h: u32| {
+        st.clients
+            .borrow()
+            .get(&h)
+            .is_some_and(|o| !o.client.is_closed())
+    };
     o.set("isOpen", Function::new(ctx.clone(), is_open)?)?;
     Ok(o)
 }

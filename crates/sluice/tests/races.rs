@@ -68,6 +68,8 @@ async fn logins_during<F: std::future::Future<Output = (u16, Value)>>(
 
 async fn admin_changes(backend: &str) {
     let s = TestServer::start(backend).await;
+    // Logins go through a second node: the change must hold there too.
+    let b = s.peer().await;
     let tok = s.mgmt_token().await;
     // Brute-force protection off: the old password failing after the change is expected here.
     let app = app_and_connection(
@@ -82,7 +84,7 @@ async fn admin_changes(backend: &str) {
     for round in 1..=ROUNDS {
         let (old, new) = (format!("pw-{}", round - 1), format!("pw-{round}"));
         let (st, e) = logins_during(
-            &s,
+            &b,
             &app,
             "race@example.com",
             &old,
@@ -90,13 +92,13 @@ async fn admin_changes(backend: &str) {
         )
         .await;
         assert_eq!(st, 200, "{e}");
-        let (st, _) = login(&s, &app, "db", "race@example.com", &old, "openid").await;
+        let (st, _) = login(&b, &app, "db", "race@example.com", &old, "openid").await;
         assert_eq!(st, 403, "round {round}: the old password works again");
-        let (st, e) = login(&s, &app, "db", "race@example.com", &new, "openid").await;
+        let (st, e) = login(&b, &app, "db", "race@example.com", &new, "openid").await;
         assert_eq!(st, 200, "round {round}: the new password: {e}");
 
         let (st, _) = logins_during(
-            &s,
+            &b,
             &app,
             "race@example.com",
             &new,
@@ -106,7 +108,7 @@ async fn admin_changes(backend: &str) {
         assert_eq!(st, 200);
         let (_, u) = s.call("GET", &path, Some(&tok), None).await;
         assert_eq!(u["blocked"], true, "round {round}: the block was undone");
-        let (st, e) = login(&s, &app, "db", "race@example.com", &new, "openid").await;
+        let (st, e) = login(&b, &app, "db", "race@example.com", &new, "openid").await;
         assert_eq!(
             (st, e["error"].as_str()),
             (401, Some("unauthorized")),
@@ -119,6 +121,7 @@ async fn admin_changes(backend: &str) {
     }
     let (_, u) = s.call("GET", &path, Some(&tok), None).await;
     assert!(u["logins_count"].as_i64().unwrap() > 0);
+    drop(b);
 }
 sluice_store::both_backends!(
     logins_in_flight_never_undo_an_admin_password_change_or_block,

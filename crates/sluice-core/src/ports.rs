@@ -517,8 +517,13 @@ impl ScriptKind {
 /// One invocation of an action script.
 #[derive(Clone)]
 pub struct ScriptRequest {
-    /// The tenant's id (`TenantCtx::id`): containers, `global` and settings are per tenant.
+    /// The tenant's id (`TenantCtx::id`): egress policy and settings are per tenant.
     pub tenant_id: String,
+    /// The connection whose action script this is (its id): it runs in containers of that
+    /// connection alone (its own `global`, modules and prototypes), so no other connection's
+    /// script can read its configuration or tamper with its results. None: the tenant's
+    /// Rules, Hooks and Actions, which share the tenant's extensibility containers.
+    pub connection: Option<String>,
     pub kind: ScriptKind,
     /// The script text (one function expression).
     pub source: std::sync::Arc<str>,

@@ -21,6 +21,7 @@ const LOGIN: &str = r#"function login(email, password, callback) {
 fn req(tenant: &str) -> ScriptRequest {
     ScriptRequest {
         tenant_id: tenant.into(),
+        connection: None,
         kind: ScriptKind::Login,
         source: LOGIN.into(),
         args: vec![json!("alice@example.com"), json!("secret")],

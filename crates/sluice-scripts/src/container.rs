@@ -127,11 +127,17 @@ fn spawn_timer<'js>(
 ) {
     let dur = Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 86_400.0));
     let c = ctx.clone();
+    let cleared = s.live_timers.borrow().get(&id).cloned();
+    let Some(cleared) = cleared else { return };
     ctx.spawn(async move {
         loop {
-            tokio::time::sleep(dur).await;
-            if s.cleared_timers.borrow().contains(&id) {
-                break;
+            // A cleared timer's task ends at once, not when its delay would have passed.
+            tokio::select! {
+                _ = tokio::time::sleep(dur) => {}
+                _ = cleared.notified() => break,
+            }
+            if !s.live_timers.borrow().contains_key(&id) {
+                break; // cleared
             }
             if let Err(e) = f.call::<_, ()>(()) {
                 let failure = engine_failure(&c, e);
@@ -147,7 +153,7 @@ fn spawn_timer<'js>(
                 break;
             }
         }
-        s.cleared_timers.borrow_mut().remove(&id);
+        s.live_timers.borrow_mut().remove(&id);
     });
 }
 
@@ -177,17 +183,34 @@ fn install_environment<'js>(
     let s = sh.clone();
     host.set(
         "warn",
-        Function::new(ctx.clone(), move |text: String| {
-            s.warnings.borrow_mut().push(text)
-        })?,
+        Function::new(ctx.clone(), move |text: String| s.warn(text))?,
     )?;
     let s = sh.clone();
     host.set(
         "setTimer",
         Function::new(
             ctx.clone(),
-            move |ctx: Ctx<'js>, id: u32, ms: f64, f: Function<'js>, repeat: bool| {
-                spawn_timer(ctx, s.clone(), id, ms, f, repeat, cap)
+            move |ctx: Ctx<'js>,
+                  id: u32,
+                  ms: f64,
+                  f: Function<'js>,
+                  repeat: bool|
+                  -> rquickjs::Result<()> {
+                {
+                    let mut live = s.live_timers.borrow_mut();
+                    if live.len() >= crate::invoke::MAX_TIMERS {
+                        return Err(rquickjs::Exception::throw_range(
+                            &ctx,
+                            &format!(
+                                "too many pending timers (the limit is {})",
+                                crate::invoke::MAX_TIMERS
+                            ),
+                        ));
+                    }
+                    live.insert(id, Rc::new(tokio::sync::Notify::new()));
+                }
+                spawn_timer(ctx, s.clone(), id, ms, f, repeat, cap);
+                Ok(())
             },
         )?,
     )?;
@@ -195,7 +218,9 @@ fn install_environment<'js>(
     host.set(
         "clearTimer",
         Function::new(ctx.clone(), move |id: u32| {
-            s.cleared_timers.borrow_mut().insert(id);
+            if let Some(n) = s.live_timers.borrow_mut().remove(&id) {
+                n.notify_one();
+            }
         })?,
     )?;
     host.set("loadModule", {
@@ -448,7 +473,7 @@ impl Container {
     pub fn take_output(&self) -> (Vec<sluice_core::ports::ConsoleLine>, Vec<String>) {
         (
             std::mem::take(&mut self.shared.console.borrow_mut()),
-            std::mem::take(&mut self.shared.warnings.borrow_mut()),
+            self.shared.take_warnings(),
         )
     }
 }

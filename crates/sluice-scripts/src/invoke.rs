@@ -17,12 +17,21 @@ pub struct Shared {
     pub console_bytes: Cell<usize>,
     pub console_truncated: Cell<bool>,
     pub warnings: RefCell<Vec<String>>,
+    /// Warnings past [`MAX_WARNINGS`] in this invocation: counted, not kept.
+    pub warnings_dropped: Cell<usize>,
     /// The callback's outcome, once called.
     pub outcome: RefCell<Option<Result<serde_json::Value, ScriptFailure>>>,
     pub notify: tokio::sync::Notify,
-    /// Timers cleared by the script.
-    pub cleared_timers: RefCell<std::collections::HashSet<u32>>,
+    /// Timers scheduled and not yet fired or cleared (at most [`MAX_TIMERS`]), each with the
+    /// signal that wakes its task when it is cleared.
+    pub live_timers: RefCell<std::collections::HashMap<u32, std::rc::Rc<tokio::sync::Notify>>>,
 }
+
+/// Warnings kept per invocation (a script calling its callback a million times gets the
+/// first ones and a count).
+pub const MAX_WARNINGS: usize = 50;
+/// Timers pending at once per container.
+pub const MAX_TIMERS: usize = 10_000;
 
 impl Shared {
     /// Starts a new invocation.
@@ -32,11 +41,32 @@ impl Shared {
         self.console_bytes.set(0);
         self.console_truncated.set(false);
         self.warnings.borrow_mut().clear();
+        self.warnings_dropped.set(0);
         *self.outcome.borrow_mut() = None;
     }
 
     pub fn end(&self) {
         self.deadline.set(None);
+    }
+
+    /// Records a runtime warning of the invocation (the first [`MAX_WARNINGS`]).
+    pub fn warn(&self, text: String) {
+        let mut w = self.warnings.borrow_mut();
+        if w.len() < MAX_WARNINGS {
+            w.push(text);
+        } else {
+            self.warnings_dropped.set(self.warnings_dropped.get() + 1);
+        }
+    }
+
+    /// The invocation's warnings, with a count of those not kept.
+    pub fn take_warnings(&self) -> Vec<String> {
+        let mut w = std::mem::take(&mut *self.warnings.borrow_mut());
+        let dropped = self.warnings_dropped.replace(0);
+        if dropped > 0 {
+            w.push(format!("... and {dropped} more warnings"));
+        }
+        w
     }
 
     /// Appends console output up to `cap` bytes per invocation.

@@ -14,7 +14,8 @@ pub struct Limits {
     pub console_bytes: usize,
     /// Largest callback result accepted (serialised JSON).
     pub result_bytes: usize,
-    /// Containers per tenant (concurrent invocations of one tenant).
+    /// Containers per database connection, and per tenant for its Rules, Hooks and Actions
+    /// (concurrent invocations of one connection). The name is the configuration key's.
     pub containers_per_tenant: usize,
     /// How long an invocation may wait for a free container.
     pub queue_wait: Duration,

@@ -1,7 +1,8 @@
-//! [`ScriptRuntime`]: the `ScriptRunner` port. Each tenant has a bounded pool of containers;
-//! an invocation takes an idle container (or starts one), runs on that container's thread, and
-//! gives it back unless a limit was hit. Containers idle too long or older than their maximum
-//! lifetime are dropped. A tenant's containers never serve another tenant.
+//! [`ScriptRuntime`]: the `ScriptRunner` port. Each database connection of a tenant (and the
+//! tenant's Rules, Hooks and Actions) has a bounded pool of containers; an invocation takes an
+//! idle container (or starts one), runs on that container's thread, and gives it back unless a
+//! limit was hit. Containers idle too long or older than their maximum lifetime are dropped. A
+//! container never serves another tenant or another connection.
 
 use crate::container::Container;
 use crate::egress::{EgressPolicy, ModuleEnv};
@@ -43,7 +44,8 @@ struct TenantPool {
 
 pub struct ScriptRuntime {
     limits: Limits,
-    pools: Mutex<HashMap<String, Arc<TenantPool>>>,
+    /// Containers per (tenant, connection); `""` is the tenant's extensibility scripts.
+    pools: Mutex<HashMap<(String, String), Arc<TenantPool>>>,
     default_egress: Arc<EgressPolicy>,
     /// The prelude compiled once to bytecode for every container.
     prelude: Option<Arc<Vec<u8>>>,
@@ -163,13 +165,16 @@ impl ScriptRuntime {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(tenant_id.to_string(), Arc::new(policy));
-        if let Some(pool) = self
-            .pools
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(tenant_id)
-        {
-            pool.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.retire_tenant(tenant_id);
+    }
+
+    /// Drops the idle containers of every pool of a tenant.
+    fn retire_tenant(&self, tenant_id: &str) {
+        let pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+        for ((t, _), pool) in pools.iter() {
+            if t == tenant_id {
+                pool.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            }
         }
     }
 
@@ -186,14 +191,7 @@ impl ScriptRuntime {
             set.remove(tenant_id);
         }
         drop(set);
-        if let Some(pool) = self
-            .pools
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(tenant_id)
-        {
-            pool.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        }
+        self.retire_tenant(tenant_id);
     }
 
     fn env_for(&self, tenant_id: &str) -> ModuleEnv {
@@ -220,10 +218,14 @@ impl ScriptRuntime {
         &self.limits
     }
 
-    fn pool(&self, tenant_id: &str) -> Arc<TenantPool> {
+    /// The containers of a connection's scripts, or of the tenant's extensibility scripts.
+    fn pool(&self, tenant_id: &str, connection: Option<&str>) -> Arc<TenantPool> {
         let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
         pools
-            .entry(tenant_id.to_string())
+            .entry((
+                tenant_id.to_string(),
+                connection.unwrap_or_default().to_string(),
+            ))
             .or_insert_with(|| {
                 Arc::new(TenantPool {
                     idle: Mutex::new(Vec::new()),
@@ -267,14 +269,14 @@ impl ScriptRuntime {
     }
 
     async fn invoke(&self, req: ScriptRequest) -> Result<Reply, ScriptFailure> {
-        let pool = self.pool(&req.tenant_id);
+        let pool = self.pool(&req.tenant_id, req.connection.as_deref());
         let req_tenant = req.tenant_id.clone();
         let _permit =
             tokio::time::timeout(self.limits.queue_wait, pool.slots.clone().acquire_owned())
                 .await
                 .map_err(|_| {
                     runtime_failure(
-                        "too many concurrent script invocations for this tenant; try again",
+                        "too many concurrent script invocations for this connection (or for this tenant's rules, hooks and actions); try again",
                     )
                 })?
                 .map_err(|_| runtime_failure("the script runtime is shutting down"))?;

@@ -17,6 +17,7 @@ fn runtime() -> ScriptRuntime {
 fn req(tenant: &str, kind: ScriptKind, source: &str, args: Vec<Value>) -> ScriptRequest {
     ScriptRequest {
         tenant_id: tenant.into(),
+        connection: None,
         kind,
         source: source.into(),
         args,

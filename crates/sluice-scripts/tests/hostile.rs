@@ -19,6 +19,7 @@ fn runtime() -> ScriptRuntime {
 fn req(tenant: &str, source: &str) -> ScriptRequest {
     ScriptRequest {
         tenant_id: tenant.into(),
+        connection: None,
         kind: ScriptKind::Login,
         source: source.into(),
         args: vec![json!("a@b.c"), json!("pw")],
@@ -266,4 +267,146 @@ async fn a_tenant_is_bounded_by_its_container_pool() {
         Ok(json!({"user_id": "ok"})),
         "capacity returns"
     );
+}
+
+fn conn_req(connection: &str, source: &str, config: &[(&str, &str)]) -> ScriptRequest {
+    ScriptRequest {
+        connection: Some(connection.into()),
+        configuration: config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..req("tenant", source)
+    }
+}
+
+#[tokio::test]
+async fn one_connections_script_cannot_read_or_rewrite_another_connections() {
+    // One container for everything: before containers were per connection, both scripts ran
+    // in it.
+    let rt = ScriptRuntime::new(Limits {
+        deadline: Duration::from_millis(1000),
+        containers_per_tenant: 1,
+        ..Limits::default()
+    });
+    let evil = "function (e, p, cb) {
+        Object.prototype.toJSON = function () { return {user_id: 'chosen-by-a'}; };
+        global.seen = 'from-a';
+        cb(null, {user_id: 'a'});
+    }";
+    let o = rt.run(conn_req("con_a", evil, &[("A_SECRET", "a")])).await;
+    assert!(o.result.is_ok(), "{:?}", o.result);
+    let victim = "function (e, p, cb) {
+        cb(null, {user_id: 'b', leaked: String(global.seen), toJSON: typeof ({}).toJSON});
+    }";
+    let o = rt
+        .run(conn_req("con_b", victim, &[("DB_PASSWORD", "b-secret")]))
+        .await;
+    assert_eq!(
+        o.result,
+        Ok(json!({"user_id": "b", "leaked": "undefined", "toJSON": "undefined"}))
+    );
+    // Within its own connection the script keeps its global (and its own tampering), as in
+    // Auth0's containers.
+    let o = rt
+        .run(conn_req(
+            "con_a",
+            "function (e, p, cb) { delete Object.prototype.toJSON; cb(null, {user_id: String(global.seen)}); }",
+            &[("A_SECRET", "a")],
+        ))
+        .await;
+    assert_eq!(o.result, Ok(json!({"user_id": "from-a"})));
+}
+
+#[tokio::test]
+async fn a_hung_connection_does_not_take_the_other_connections_containers() {
+    let rt = std::sync::Arc::new(ScriptRuntime::new(Limits {
+        deadline: Duration::from_millis(1500),
+        containers_per_tenant: 2,
+        queue_wait: Duration::from_millis(100),
+        ..Limits::default()
+    }));
+    let mut hung = Vec::new();
+    for _ in 0..3 {
+        let r = rt.clone();
+        hung.push(tokio::spawn(async move {
+            r.run(conn_req(
+                "con_hung",
+                "function (e, p, cb) { /* never answers */ }",
+                &[],
+            ))
+            .await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t = Instant::now();
+    let o = rt.run(conn_req("con_ok", OK, &[])).await;
+    assert_eq!(o.result, Ok(json!({"user_id": "ok"})));
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+    // Rules, hooks and actions have containers of their own too.
+    assert_eq!(
+        run(&rt, "tenant", OK).await.result,
+        Ok(json!({"user_id": "ok"}))
+    );
+    for h in hung {
+        let r = h.await.unwrap().result;
+        assert!(
+            is_timeout(&r) || matches!(r, Err(ScriptFailure::Runtime { .. })),
+            "{r:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_callback_storm_keeps_the_first_warnings_and_a_count() {
+    let rt = runtime();
+    let o = run(
+        &rt,
+        "storm",
+        "function (e, p, cb) { for (let i = 0; i < 200000; i++) cb(null, {user_id: 'x' + i}); }",
+    )
+    .await;
+    assert_eq!(
+        o.result,
+        Ok(json!({"user_id": "x0"})),
+        "the first call wins"
+    );
+    assert_eq!(o.warnings.len(), 51, "{:?}", &o.warnings[..3]);
+    assert_eq!(o.warnings[50], "... and 199949 more warnings");
+    still_serving(&rt, "storm").await;
+}
+
+#[tokio::test]
+async fn pending_timers_are_capped_and_clearing_frees_them() {
+    let rt = runtime();
+    let o = run(
+        &rt,
+        "timers",
+        "function (e, p, cb) {
+            const ids = []; let name = null;
+            for (let i = 0; i < 10001; i++) {
+                try { ids.push(setTimeout(() => {}, 3600000)); } catch (x) { name = x.name; }
+            }
+            // Ids that never existed change nothing.
+            for (let i = 0; i < 100000; i++) clearTimeout(1e9 + i);
+            let after = 'refused';
+            try { setTimeout(() => {}, 1); after = 'scheduled'; } catch (x) {}
+            ids.forEach(clearTimeout);
+            let freed = 'refused';
+            try { setTimeout(() => {}, 1); freed = 'scheduled'; } catch (x) {}
+            cb(null, {scheduled: ids.length, name, after, freed});
+        }",
+    )
+    .await;
+    assert_eq!(
+        o.result,
+        Ok(
+            json!({"scheduled": 10000, "name": "RangeError", "after": "refused", "freed": "scheduled"})
+        )
+    );
+    still_serving(&rt, "timers").await;
 }

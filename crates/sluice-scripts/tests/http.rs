@@ -136,6 +136,7 @@ async fn run(rt: &ScriptRuntime, base: &str, body: &str) -> Result<Value, Script
     configuration.insert("apiKey".to_string(), "k-123".to_string());
     rt.run(ScriptRequest {
         tenant_id: "t".into(),
+        connection: None,
         kind: ScriptKind::Login,
         source: source.into(),
         args: vec![json!("jo@example.com"), json!("pw")],

@@ -13,6 +13,7 @@ async fn run(body: &str, configuration: BTreeMap<String, String>) -> Result<Valu
     let source = format!("function login(email, password, cb) {{\n{body}\n}}");
     rt.run(ScriptRequest {
         tenant_id: "t".into(),
+        connection: None,
         kind: ScriptKind::Login,
         source: source.into(),
         args: vec![json!("a@b.c"), json!("pw")],

@@ -26,6 +26,7 @@ async fn run(rt: &ScriptRuntime, body: &str) -> Result<Value, ScriptFailure> {
     let source = format!("function login(email, password, cb) {{\n{body}\n}}");
     rt.run(ScriptRequest {
         tenant_id: "t".into(),
+        connection: None,
         kind: ScriptKind::Login,
         source: source.into(),
         args: vec![json!("a@b.c"), json!("pw")],

@@ -112,6 +112,7 @@ async fn run_script(
     }
     rt.run(ScriptRequest {
         tenant_id: "t".into(),
+        connection: None,
         kind: ScriptKind::Login,
         source: source.into(),
         args,

@@ -10,6 +10,7 @@ use std::time::Duration;
 fn req(source: &str) -> ScriptRequest {
     ScriptRequest {
         tenant_id: "t".into(),
+        connection: None,
         kind: ScriptKind::Login,
         source: source.into(),
         args: vec![json!("a"), json!("b")],

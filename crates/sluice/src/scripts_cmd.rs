@@ -94,6 +94,7 @@ pub fn request(a: &RunArgs) -> Result<ScriptRequest, String> {
     let context = a.context.as_ref().map(read_json).transpose()?;
     Ok(ScriptRequest {
         tenant_id: "local".into(),
+        connection: None,
         kind,
         source: source.into(),
         args,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 fn req(tenant_id: &str, body: &str) -> ScriptRequest {
     ScriptRequest {
         tenant_id: tenant_id.into(),
+        connection: None,
         kind: ScriptKind::Login,
         source: format!("function login(email, password, cb) {{ {body} }}").into(),
         args: vec![json!("a@b.c"), json!("pw")],

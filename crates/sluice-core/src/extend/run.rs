@@ -135,6 +135,7 @@ impl Core {
             .runner
             .run(ScriptRequest {
                 tenant_id: t.id.clone(),
+                connection: None,
                 kind,
                 source: r.source.as_str().into(),
                 args,

@@ -218,6 +218,7 @@ impl Core {
             .runner
             .run(ScriptRequest {
                 tenant_id: t.id.clone(),
+                connection: Some(conn.id.clone()),
                 kind,
                 source: source.as_str().into(),
                 args,

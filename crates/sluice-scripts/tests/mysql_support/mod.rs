@@ -93,6 +93,7 @@ pub async fn run_script(
     ]);
     rt.run(ScriptRequest {
         tenant_id: "t".into(),
+        connection: None,
         kind,
         source: source.into(),
         args,

@@ -410,3 +410,53 @@ async fn pending_timers_are_capped_and_clearing_frees_them() {
     );
     still_serving(&rt, "timers").await;
 }
+
+/// The resident set of this process, in bytes (Linux).
+fn rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+#[tokio::test]
+async fn buffers_made_by_host_functions_count_against_the_memory_limit() {
+    let rt = runtime(); // 32 MiB per container
+    for (what, make) in [
+        ("Buffer.from(string)", "Buffer.from(chunk)"),
+        (
+            "crypto.randomBytes",
+            "require('crypto').randomBytes(1 << 20)",
+        ),
+        ("TextEncoder", "new TextEncoder().encode(chunk)"),
+    ] {
+        let before = rss_bytes();
+        let o = run(
+            &rt,
+            "evil",
+            &format!(
+                "function (e, p, cb) {{
+                    const chunk = 'x'.repeat(1 << 20); const kept = [];
+                    for (let i = 0; i < 512; i++) kept.push({make});
+                    cb(null, {{user_id: String(kept.length)}});
+                }}"
+            ),
+        )
+        .await;
+        assert!(
+            matches!(
+                o.result,
+                Err(ScriptFailure::Limit { .. } | ScriptFailure::Error { .. })
+            ),
+            "{what}: 512 MiB of host-made buffers were allowed: {:?}",
+            o.result
+        );
+        let grown = rss_bytes().saturating_sub(before);
+        assert!(
+            grown < 200 << 20,
+            "{what}: the process grew by {} MiB",
+            grown >> 20
+        );
+        still_serving(&rt, "evil").await;
+    }
+}

@@ -14,9 +14,13 @@ pub fn copy_out<'js>(ctx: &Ctx<'js>, a: &TypedArray<'js, u8>) -> rquickjs::Resul
     Ok(unsafe { a.as_slice() }.to_vec())
 }
 
-/// A new `ArrayBuffer` holding `bytes`.
+/// A new `ArrayBuffer` holding `bytes`, allocated by the engine (`JS_NewArrayBufferCopy`), so
+/// that it counts against the container's memory limit like any buffer the script makes itself.
+/// (`ArrayBuffer::new` would adopt the Rust allocation, which the engine does not count: a
+/// script could then hold any amount of host-made buffers.) Over the limit, the engine throws
+/// its out-of-memory error and the invocation fails.
 pub fn array_buffer<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> rquickjs::Result<ArrayBuffer<'js>> {
-    ArrayBuffer::new(ctx.clone(), bytes)
+    ArrayBuffer::new_copy(ctx.clone(), bytes)
 }
 
 pub fn natives<'js>(

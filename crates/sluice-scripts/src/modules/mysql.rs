@@ -26,7 +26,7 @@ use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Column, Conn, OptsBuilder, Row, Value as MyValue};
 use rquickjs::function::Async;
-use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, Value};
+use rquickjs::{Array, Ctx, Function, Object, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -279,7 +279,7 @@ fn cell_to_js<'js>(
     let text = match v {
         None | Some(MyValue::NULL) => return Ok(Value::new_null(ctx.clone())),
         Some(MyValue::Bytes(b)) if binary => {
-            return Ok(ArrayBuffer::new(ctx.clone(), b)?.into_value());
+            return Ok(super::bytes::array_buffer(ctx, b)?.into_value());
         }
         Some(MyValue::Bytes(b)) => String::from_utf8(b)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),

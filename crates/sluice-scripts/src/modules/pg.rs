@@ -31,7 +31,7 @@ use super::pg_decode::{Dec, conv_for, dec_for, decode, hex};
 use crate::egress::{EgressPolicy, ModuleEnv};
 use futures_util::TryStreamExt;
 use rquickjs::function::Async;
-use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, Value};
+use rquickjs::{Array, Ctx, Function, Object, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -615,7 +615,7 @@ fn val_js<'js>(ctx: &Ctx<'js>, v: Val) -> rquickjs::Result<Value<'js>> {
         Val::Num(n) => Value::new_number(ctx.clone(), n),
         Val::Str(s) => rquickjs::String::from_str(ctx.clone(), &s)?.into_value(),
         Val::Json(s) => ctx.json_parse(s)?,
-        Val::Bytes(b) => ArrayBuffer::new(ctx.clone(), b)?.into_value(),
+        Val::Bytes(b) => super::bytes::array_buffer(ctx, b)?.into_value(),
         Val::Obj(props) => {
             let o = Object::new(ctx.clone())?;
             for (k, v) in props {

@@ -31,6 +31,8 @@ pub struct Container {
     configuration: RefCell<Option<std::collections::BTreeMap<String, String>>>,
     /// Invocations run, for the periodic heap check.
     runs: std::cell::Cell<u64>,
+    /// Native work done for this container's invocations.
+    native: crate::native::NativeWork,
     ctx: AsyncContext,
     rt: AsyncRuntime,
     /// The prelude bytecode the runtime may reference; dropped after the runtime.
@@ -339,6 +341,7 @@ impl Container {
             done,
             configuration: RefCell::new(None),
             runs: std::cell::Cell::new(0),
+            native: env.native.clone(),
             scripts: RefCell::new(HashMap::new()),
             ctx,
             rt,
@@ -415,6 +418,7 @@ impl Container {
         deadline: Instant,
     ) -> (Result<serde_json::Value, ScriptFailure>, bool) {
         self.shared.begin(deadline);
+        self.native.begin(deadline);
         let shared = self.shared.clone();
         self.ctx
             .async_with(async |ctx| {
@@ -428,6 +432,7 @@ impl Container {
             })
             .await;
         self.shared.end();
+        self.native.end();
         let timed_out = Instant::now() >= deadline;
         let outcome = self.shared.outcome.borrow_mut().take();
         let secs = self.limits.deadline.as_secs_f64();

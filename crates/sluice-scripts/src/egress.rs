@@ -213,6 +213,8 @@ pub struct ModuleEnv {
     /// Pre-Node-16 "magic" globals (`bcrypt`, `crypto`, `jwt`, `uuid`, `request`, `mysql(opts)`,
     /// `postgres(conString, cb)`, `pg`) for old scripts; off unless the tenant turns it on.
     pub legacy_globals: bool,
+    /// The container's access to native work (key derivations, bcrypt): see [`crate::native`].
+    pub native: crate::native::NativeWork,
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod egress;
 pub mod invoke;
 pub mod limits;
 pub mod modules;
+pub mod native;
 pub mod runtime;
 
 pub use check::SyntaxChecker;

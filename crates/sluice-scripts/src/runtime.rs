@@ -54,6 +54,8 @@ pub struct ScriptRuntime {
     legacy_globals: Mutex<std::collections::HashSet<String>>,
     /// Operator-added packages scripts may require (every tenant).
     packages: Option<Arc<Packages>>,
+    /// Slots and memory for native work done for scripts.
+    native: Arc<crate::native::NativeGate>,
 }
 
 fn runtime_failure(message: impl Into<String>) -> ScriptFailure {
@@ -148,6 +150,7 @@ impl ScriptRuntime {
             egress: Mutex::new(HashMap::new()),
             legacy_globals: Mutex::new(std::collections::HashSet::new()),
             packages: None,
+            native: Arc::new(crate::native::NativeGate::default()),
         }
     }
 
@@ -211,6 +214,7 @@ impl ScriptRuntime {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .contains(tenant_id),
+            native: self.native.for_container(tenant_id),
         }
     }
 

@@ -460,3 +460,40 @@ async fn buffers_made_by_host_functions_count_against_the_memory_limit() {
         still_serving(&rt, "evil").await;
     }
 }
+
+/// CPU time this process has used, in clock ticks (Linux: 100 per second).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the 14th, stime 15th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn native_work_stops_when_its_invocation_is_over() {
+    let rt = runtime();
+    let o = run(
+        &rt,
+        "evil",
+        "function (e, p, cb) {
+            const c = require('crypto'), b = require('bcrypt');
+            for (let i = 0; i < 4; i++) c.pbkdf2('pw', 'salt', 10000000, 64, 'sha512', () => {});
+            for (let i = 0; i < 4; i++) b.hash('pw', 14).catch(() => {});
+            cb(null, {user_id: 'answered'});
+        }",
+    )
+    .await;
+    assert_eq!(o.result, Ok(json!({"user_id": "answered"})));
+    // Jobs already running notice within a few thousand iterations; queued ones never start.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = cpu_ticks();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = cpu_ticks() - before;
+    assert!(
+        used < 60,
+        "native work burned {used} ticks (1/100 s) in the 2 s after its invocation answered"
+    );
+    still_serving(&rt, "evil").await;
+}

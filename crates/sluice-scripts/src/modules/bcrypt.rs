@@ -119,7 +119,7 @@ pub fn verify(password: &str, hash: &str) -> bool {
     bcrypt::verify(password, hash).unwrap_or(false)
 }
 
-pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result<Object<'js>> {
+pub fn natives<'js>(ctx: &Ctx<'js>, env: &super::ModuleEnv) -> rquickjs::Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
     o.set(
         "genSalt",
@@ -138,38 +138,61 @@ pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result
             },
         )?,
     )?;
+    // Hashing and comparing are native work (`crate::native`): capped slots, and never
+    // started once their invocation is over.
+    let native = env.native.clone();
     o.set(
         "hashSync",
-        Function::new(ctx.clone(), |ctx: Ctx<'js>, pw: String, salt: String| {
-            hash_sync(&pw, &salt).map_err(|e| Exception::throw_message(&ctx, &e))
-        })?,
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, pw: String, salt: String| {
+                native
+                    .run_sync(1, |_| hash_sync(&pw, &salt))
+                    .map_err(|e| Exception::throw_message(&ctx, &e))
+            },
+        )?,
     )?;
+    let native = env.native.clone();
     o.set(
         "hash",
         Function::new(
             ctx.clone(),
-            Async(|ctx: Ctx<'js>, pw: String, salt: String| async move {
-                let r = tokio::task::spawn_blocking(move || hash_sync(&pw, &salt))
-                    .await
-                    .unwrap_or_else(|e| Err(format!("bcrypt task failed: {e}")));
-                r.map_err(|e| Exception::throw_message(&ctx, &e))
+            Async(move |ctx: Ctx<'js>, pw: String, salt: String| {
+                let native = native.clone();
+                async move {
+                    native
+                        .run(1, move |_| hash_sync(&pw, &salt))
+                        .await
+                        .map_err(|e| Exception::throw_message(&ctx, &e))
+                }
             }),
         )?,
     )?;
+    let native = env.native.clone();
     o.set(
         "compareSync",
-        Function::new(ctx.clone(), |pw: String, hash: String| verify(&pw, &hash))?,
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, pw: String, hash: String| {
+                native
+                    .run_sync(1, |_| Ok(verify(&pw, &hash)))
+                    .map_err(|e| Exception::throw_message(&ctx, &e))
+            },
+        )?,
     )?;
+    let native = env.native.clone();
     o.set(
         "compare",
         Function::new(
             ctx.clone(),
-            Async(|pw: String, hash: String| async move {
-                Ok::<bool, rquickjs::Error>(
-                    tokio::task::spawn_blocking(move || verify(&pw, &hash))
+            Async(move |ctx: Ctx<'js>, pw: String, hash: String| {
+                let native = native.clone();
+                async move {
+                    native
+                        .run(1, move |_| Ok(verify(&pw, &hash)))
                         .await
-                        .unwrap_or(false),
-                )
+                        .map_err(|e| Exception::throw_message(&ctx, &e))
+                }
             }),
         )?,
     )?;

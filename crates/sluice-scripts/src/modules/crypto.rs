@@ -1,9 +1,11 @@
 //! Native half of `crypto`: digests (MD5, SHA-1, SHA-2), HMAC, PBKDF2, scrypt, random bytes and
 //! constant-time comparison, with RustCrypto implementations (pure Rust, no second TLS stack).
-//! Costly key derivations have async forms on the blocking pool; parameters are capped so a
-//! script cannot ask for unbounded work or memory.
+//! Costly key derivations run as native work (`crate::native`: capped slots and memory, never
+//! started after their invocation ended, PBKDF2 stopped part-way then); parameters are capped
+//! so a script cannot ask for unbounded work or memory.
 
 use super::bytes::{array_buffer, copy_out};
+use crate::native::{Abandoned, NativeWork};
 use hmac::{Hmac, KeyInit, Mac};
 use rquickjs::function::Async;
 use rquickjs::{Ctx, Exception, Function, Object, TypedArray};
@@ -43,12 +45,14 @@ pub fn hmac(alg: &str, key: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
+/// PBKDF2 (RFC 8018) with an HMAC of `alg`, checking `abandoned` every 4,096 iterations.
 pub fn pbkdf2(
     pw: &[u8],
     salt: &[u8],
     iterations: u32,
     keylen: usize,
     alg: &str,
+    abandoned: &Abandoned,
 ) -> Result<Vec<u8>, String> {
     if iterations == 0 || iterations > MAX_PBKDF2_ITERATIONS {
         return Err(format!(
@@ -59,15 +63,54 @@ pub fn pbkdf2(
         return Err("The value of \"keylen\" is out of range".into());
     }
     let mut out = vec![0u8; keylen];
-    match alg {
-        "md5" => pbkdf2::pbkdf2_hmac::<md5::Md5>(pw, salt, iterations, &mut out),
-        "sha1" => pbkdf2::pbkdf2_hmac::<sha1::Sha1>(pw, salt, iterations, &mut out),
-        "sha256" => pbkdf2::pbkdf2_hmac::<sha2::Sha256>(pw, salt, iterations, &mut out),
-        "sha384" => pbkdf2::pbkdf2_hmac::<sha2::Sha384>(pw, salt, iterations, &mut out),
-        "sha512" => pbkdf2::pbkdf2_hmac::<sha2::Sha512>(pw, salt, iterations, &mut out),
+    let run = match alg {
+        "md5" => pbkdf2_blocks::<Hmac<md5::Md5>>,
+        "sha1" => pbkdf2_blocks::<Hmac<sha1::Sha1>>,
+        "sha256" => pbkdf2_blocks::<Hmac<sha2::Sha256>>,
+        "sha384" => pbkdf2_blocks::<Hmac<sha2::Sha384>>,
+        "sha512" => pbkdf2_blocks::<Hmac<sha2::Sha512>>,
         other => return Err(format!("Digest method not supported: {other}")),
-    }
+    };
+    run(pw, salt, iterations, &mut out, abandoned)?;
     Ok(out)
+}
+
+fn pbkdf2_blocks<M: Mac + KeyInit + Clone>(
+    pw: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    out: &mut [u8],
+    abandoned: &Abandoned,
+) -> Result<(), String> {
+    let prf = <M as KeyInit>::new_from_slice(pw).map_err(|e| e.to_string())?;
+    let hlen = <M as hmac::digest::OutputSizeUser>::output_size();
+    for (i, chunk) in out.chunks_mut(hlen).enumerate() {
+        let mut m = prf.clone();
+        m.update(salt);
+        m.update(&(i as u32 + 1).to_be_bytes());
+        let mut u = m.finalize().into_bytes();
+        let mut t = u.clone();
+        for j in 1..iterations {
+            if j % 4096 == 0 && abandoned.now() {
+                return Err("the script's invocation ended before this work could finish".into());
+            }
+            let mut m = prf.clone();
+            m.update(&u);
+            u = m.finalize().into_bytes();
+            for (a, b) in t.iter_mut().zip(u.iter()) {
+                *a ^= b;
+            }
+        }
+        chunk.copy_from_slice(&t[..chunk.len()]);
+    }
+    Ok(())
+}
+
+/// The MiB a scrypt with these parameters holds (128 * N * r bytes, rounded up).
+fn scrypt_mib(n: f64, r: f64) -> u32 {
+    ((128.0 * n.max(0.0) * r.max(0.0)) / 1_048_576.0)
+        .ceil()
+        .clamp(1.0, f64::from(crate::native::MEMORY_BUDGET_MIB)) as u32
 }
 
 pub fn scrypt(
@@ -91,20 +134,22 @@ pub fn scrypt(
     Ok(out)
 }
 
-/// Runs a key derivation on the blocking pool (the script's event loop keeps running) and
-/// returns its bytes as an `ArrayBuffer`, or its error as a JS exception.
-async fn derive_blocking<'js>(
+/// Runs a key derivation as native work and returns its bytes as an `ArrayBuffer`, or its
+/// error as a JS exception.
+async fn derive<'js>(
     ctx: &Ctx<'js>,
-    f: impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
+    native: &NativeWork,
+    memory_mib: u32,
+    f: impl FnOnce(&Abandoned) -> Result<Vec<u8>, String> + Send + 'static,
 ) -> rquickjs::Result<rquickjs::ArrayBuffer<'js>> {
-    let d = tokio::task::spawn_blocking(f)
+    let d = native
+        .run(memory_mib, f)
         .await
-        .unwrap_or_else(|e| Err(e.to_string()))
         .map_err(|e| Exception::throw_message(ctx, &e))?;
     array_buffer(ctx, d)
 }
 
-pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result<Object<'js>> {
+pub fn natives<'js>(ctx: &Ctx<'js>, env: &super::ModuleEnv) -> rquickjs::Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
     add_signatures(ctx, &o)?;
     let err = |ctx: &Ctx<'js>, e: String| Exception::throw_message(ctx, &e);
@@ -160,6 +205,7 @@ pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result
         "randomUUID",
         Function::new(ctx.clone(), || uuid::Uuid::new_v4().to_string())?,
     )?;
+    let native_sync = env.native.clone();
     o.set(
         "pbkdf2Sync",
         Function::new(
@@ -170,18 +216,15 @@ pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result
                   it: f64,
                   len: f64,
                   a: String| {
-                let d = pbkdf2(
-                    &copy_out(&ctx, &pw)?,
-                    &copy_out(&ctx, &salt)?,
-                    it as u32,
-                    len as usize,
-                    &a,
-                )
-                .map_err(|e| err(&ctx, e))?;
+                let (p, s) = (copy_out(&ctx, &pw)?, copy_out(&ctx, &salt)?);
+                let d = native_sync
+                    .run_sync(1, |ab| pbkdf2(&p, &s, it as u32, len as usize, &a, ab))
+                    .map_err(|e| err(&ctx, e))?;
                 array_buffer(&ctx, d)
             },
         )?,
     )?;
+    let native_pbkdf2 = env.native.clone();
     o.set(
         "pbkdf2",
         Function::new(
@@ -194,15 +237,19 @@ pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result
                       len: f64,
                       a: String| {
                     let inputs = copy_out(&ctx, &pw).and_then(|p| Ok((p, copy_out(&ctx, &salt)?)));
+                    let native = native_pbkdf2.clone();
                     async move {
                         let (p, s) = inputs?;
-                        derive_blocking(&ctx, move || pbkdf2(&p, &s, it as u32, len as usize, &a))
-                            .await
+                        derive(&ctx, &native, 1, move |ab| {
+                            pbkdf2(&p, &s, it as u32, len as usize, &a, ab)
+                        })
+                        .await
                     }
                 },
             ),
         )?,
     )?;
+    let native_scrypt_sync = env.native.clone();
     o.set(
         "scryptSync",
         Function::new(
@@ -214,19 +261,17 @@ pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result
                   n: f64,
                   r: f64,
                   p: f64| {
-                let d = scrypt(
-                    &copy_out(&ctx, &pw)?,
-                    &copy_out(&ctx, &salt)?,
-                    len as usize,
-                    n as u64,
-                    r as u32,
-                    p as u32,
-                )
-                .map_err(|e| err(&ctx, e))?;
+                let (pw, salt) = (copy_out(&ctx, &pw)?, copy_out(&ctx, &salt)?);
+                let d = native_scrypt_sync
+                    .run_sync(scrypt_mib(n, r), |_| {
+                        scrypt(&pw, &salt, len as usize, n as u64, r as u32, p as u32)
+                    })
+                    .map_err(|e| err(&ctx, e))?;
                 array_buffer(&ctx, d)
             },
         )?,
     )?;
+    let native_scrypt = env.native.clone();
     o.set(
         "scrypt",
         Function::new(
@@ -240,9 +285,10 @@ pub fn natives<'js>(ctx: &Ctx<'js>, _env: &super::ModuleEnv) -> rquickjs::Result
                       r: f64,
                       p: f64| {
                     let inputs = copy_out(&ctx, &pw).and_then(|a| Ok((a, copy_out(&ctx, &salt)?)));
+                    let native = native_scrypt.clone();
                     async move {
                         let (a, s) = inputs?;
-                        derive_blocking(&ctx, move || {
+                        derive(&ctx, &native, scrypt_mib(n, r), move |_| {
                             scrypt(&a, &s, len as usize, n as u64, r as u32, p as u32)
                         })
                         .await
@@ -356,9 +402,48 @@ mod tests {
 
     #[test]
     fn pbkdf2_matches_rfc6070_vector() {
-        let d = pbkdf2(b"password", b"salt", 2, 20, "sha1").unwrap();
+        let never = Abandoned::never();
+        let d = pbkdf2(b"password", b"salt", 2, 20, "sha1", &never).unwrap();
         assert_eq!(hex(&d), "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957");
-        assert!(pbkdf2(b"p", b"s", 0, 20, "sha1").is_err());
+        assert!(pbkdf2(b"p", b"s", 0, 20, "sha1", &never).is_err());
+        // The same bytes as the pbkdf2 crate, for every digest and over several blocks.
+        for alg in ["md5", "sha1", "sha256", "sha384", "sha512"] {
+            let mine = pbkdf2(b"a long password", b"NaCl", 5000, 150, alg, &never).unwrap();
+            let mut theirs = vec![0u8; 150];
+            match alg {
+                "md5" => ::pbkdf2::pbkdf2_hmac::<md5::Md5>(
+                    b"a long password",
+                    b"NaCl",
+                    5000,
+                    &mut theirs,
+                ),
+                "sha1" => ::pbkdf2::pbkdf2_hmac::<sha1::Sha1>(
+                    b"a long password",
+                    b"NaCl",
+                    5000,
+                    &mut theirs,
+                ),
+                "sha256" => ::pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+                    b"a long password",
+                    b"NaCl",
+                    5000,
+                    &mut theirs,
+                ),
+                "sha384" => ::pbkdf2::pbkdf2_hmac::<sha2::Sha384>(
+                    b"a long password",
+                    b"NaCl",
+                    5000,
+                    &mut theirs,
+                ),
+                _ => ::pbkdf2::pbkdf2_hmac::<sha2::Sha512>(
+                    b"a long password",
+                    b"NaCl",
+                    5000,
+                    &mut theirs,
+                ),
+            }
+            assert_eq!(mine, theirs, "{alg}");
+        }
     }
 
     #[test]

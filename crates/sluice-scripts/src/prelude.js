@@ -12,6 +12,42 @@
   const define = (name, value) =>
     defineProperty(g, name, { value, writable: false, enumerable: false, configurable: false });
 
+  // --- Stack traces: a script's Error.prepareStackTrace sees call sites without functions ---
+  // The engine hands the hook V8-style call sites whose getFunction()/getThis() would give
+  // scripts this prelude's internal functions. The hook is kept here and given copies that
+  // answer everything else and never a function or receiver.
+  {
+    let hook;
+    const site = (c) => {
+      const ask = (m) => () => (typeof c[m] === 'function' ? c[m]() : undefined);
+      const copy = {};
+      for (const m of ['getFileName', 'getLineNumber', 'getColumnNumber', 'getFunctionName',
+        'getMethodName', 'getTypeName', 'getEvalOrigin', 'isNative', 'isToplevel', 'isEval',
+        'isConstructor', 'isAsync', 'isPromiseAll', 'getPromiseIndex', 'getScriptNameOrSourceURL']) {
+        copy[m] = ask(m);
+      }
+      copy.getFunction = () => undefined;
+      copy.getThis = () => undefined;
+      const text = String(c);
+      copy.toString = () => text;
+      return freeze(copy);
+    };
+    const wrapped = (err, sites) => apply(hook, Error, [err, Array.from(sites, site)]);
+    // The engine keeps the hook in an internal slot behind its own accessor: give it the
+    // wrapper, keep the script's function here.
+    const engine = Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace');
+    const install = engine && typeof engine.set === 'function' ? engine.set : () => {};
+    defineProperty(Error, 'prepareStackTrace', {
+      get: () => hook,
+      set: (f) => {
+        hook = f;
+        apply(install, Error, [typeof f === 'function' ? wrapped : undefined]);
+      },
+      enumerable: false,
+      configurable: false,
+    });
+  }
+
   // --- Auth0's error classes (shapes of auth0-authz-rules-api) -------------------------------
   class WrongUsernameOrPasswordError extends Error {
     constructor(user_id, message) {

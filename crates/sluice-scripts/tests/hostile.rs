@@ -497,3 +497,41 @@ async fn native_work_stops_when_its_invocation_is_over() {
     );
     still_serving(&rt, "evil").await;
 }
+
+#[tokio::test]
+async fn stack_trace_hooks_never_reach_the_preludes_functions() {
+    let rt = runtime();
+    let o = run(
+        &rt,
+        "p",
+        "function (e, p, cb) {
+            let seen = [];
+            Error.prepareStackTrace = (err, sites) => {
+                seen = sites.map(c => [typeof c.getFunction(), typeof c.getThis(), typeof c.getLineNumber()]);
+                return 'custom';
+            };
+            const stack = new Error('t').stack;
+            cb(null, {user_id: 'x', stack, seen});
+        }",
+    )
+    .await;
+    let v = o.result.expect("the hook still works");
+    assert_eq!(v["stack"], "custom");
+    let seen = v["seen"].as_array().unwrap();
+    assert!(!seen.is_empty());
+    for s in seen {
+        assert_eq!(s[0], "undefined", "{v}");
+        assert_eq!(s[1], "undefined", "{v}");
+    }
+    // The hook cannot be redefined around the guard.
+    let o = run(
+        &rt,
+        "p2",
+        "function (e, p, cb) {
+            try { Object.defineProperty(Error, 'prepareStackTrace', {value: (e, s) => s}); cb(null, {user_id: 'redefined'}); }
+            catch (x) { cb(null, {user_id: x.name}); }
+        }",
+    )
+    .await;
+    assert_eq!(o.result, Ok(json!({"user_id": "TypeError"})));
+}

@@ -8,6 +8,7 @@
 
 pub mod authz;
 pub mod bootstrap;
+pub mod breaker;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;

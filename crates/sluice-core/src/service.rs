@@ -20,6 +20,8 @@ pub struct CoreConfig {
     pub base_domain: String,
     pub default_tenant: String,
     pub argon2: Argon2Params,
+    /// When connections' circuit breakers open, and for how long (`crate::breaker`).
+    pub breaker: crate::breaker::BreakerPolicy,
 }
 
 pub struct Core {
@@ -42,6 +44,8 @@ pub struct Core {
     /// Held while a tenant is read into the cache: one load at a time, while requests holding
     /// a stale copy keep using it.
     pub(crate) tenant_reload: Mutex<()>,
+    /// This node's circuit breakers of connections' user stores.
+    pub(crate) breakers: crate::breaker::Breakers,
 }
 
 impl Core {
@@ -57,6 +61,7 @@ impl Core {
         let hasher = PasswordHasher::new(config.argon2)?;
         let dummy_hash = hasher.hash(&sluice_crypto::random::random_token(16))?;
         hasher.release_scratch();
+        let breakers = crate::breaker::Breakers::new(config.breaker);
         Ok(Core {
             store,
             clock,
@@ -74,6 +79,7 @@ impl Core {
             )),
             tenants: RwLock::new(HashMap::new()),
             tenant_reload: Mutex::new(()),
+            breakers,
         })
     }
 

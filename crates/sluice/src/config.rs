@@ -62,6 +62,11 @@ pub struct ScriptsConfig {
     /// QuickJS heap limit per container.
     pub memory_mib: usize,
     pub containers_per_tenant: usize,
+    /// Consecutive unanswered script runs (deadline passed, no free container) that open a
+    /// connection's circuit breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker answers 503 before letting one probe through.
+    pub breaker_open_seconds: u64,
     /// A directory holding `node_modules` installed by the operator (pure-JS packages).
     pub packages_dir: Option<PathBuf>,
     /// Package names scripts may require from `packages_dir`.
@@ -81,6 +86,8 @@ impl Default for ScriptsConfig {
             timeout_seconds: 20,
             memory_mib: 64,
             containers_per_tenant: 4,
+            breaker_failures: 5,
+            breaker_open_seconds: 30,
             packages_dir: None,
             packages: Vec::new(),
             egress: EgressConfig::default(),
@@ -330,6 +337,12 @@ impl Settings {
         }
         if !(1..=64).contains(&sc.containers_per_tenant) {
             errors.push("scripts.containers_per_tenant must be 1 to 64".into());
+        }
+        if !(1..=1000).contains(&sc.breaker_failures) {
+            errors.push("scripts.breaker_failures must be 1 to 1000".into());
+        }
+        if !(1..=3600).contains(&sc.breaker_open_seconds) {
+            errors.push("scripts.breaker_open_seconds must be 1 to 3600".into());
         }
         if let Err(e) = sc.egress.policy() {
             errors.push(format!("scripts.egress: {e}"));

@@ -80,6 +80,10 @@ async fn build(
         base_domain,
         default_tenant: settings.default_tenant.clone(),
         argon2: settings.argon2,
+        breaker: sluice_core::breaker::BreakerPolicy {
+            failures_to_open: settings.scripts.breaker_failures,
+            open_seconds: settings.scripts.breaker_open_seconds as i64,
+        },
     };
     let runner = Arc::new(script_runtime(settings)?);
     let core = Core::new(

@@ -124,8 +124,14 @@ async fn hold(mut client: TcpStream) {
 
 const DEADLINE_SECS: u64 = 2;
 
+/// The breaker stays closed here: these tests are about each login against a dead store
+/// (`a_hung_user_store_costs_its_own_connection_fast_503s_and_no_other` is about the breaker).
 async fn server() -> TestServer {
-    TestServer::start_with("sqlite", |c| c.scripts.timeout_seconds = DEADLINE_SECS).await
+    TestServer::start_with("sqlite", |c| {
+        c.scripts.timeout_seconds = DEADLINE_SECS;
+        c.scripts.breaker_failures = 1000;
+    })
+    .await
 }
 
 fn options(legacy: &Legacy, pg_url: &str, import: bool) -> Value {
@@ -427,4 +433,88 @@ async fn legacy_mode_outage_fails_every_login_cleanly_and_recovers() {
     );
     let (st, u) = support::signup(&s, &app.0, "db", "new@example.com", "new-pw").await;
     assert_eq!(st, 200, "{u}");
+}
+
+/// A user store that never answers opens its connection's breaker: after five runs past the
+/// deadline the connection's logins get a fast 503 (no script runs), logged once, while another
+/// connection of the tenant logs in as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_user_store_costs_its_own_connection_fast_503s_and_no_other() {
+    let s = TestServer::start_with("sqlite", |c| c.scripts.timeout_seconds = 1).await;
+    let tok = s.mgmt_token().await;
+    let scripts = |login: &str| {
+        json!({"enabledDatabaseCustomization": true, "customScripts": {
+            "login": login, "get_user": "function getUser(e, cb) { cb(null); }"}})
+    };
+    let app = app_and_connection(
+        &s,
+        &tok,
+        "hung",
+        scripts("function login(e, p, cb) { /* the store never answers */ }"),
+    )
+    .await;
+    let (st, e) = s
+        .call(
+            "POST",
+            "/api/v2/connections",
+            Some(&tok),
+            Some(json!({"name": "healthy", "strategy": "auth0", "enabled_clients": [app.0],
+                "options": scripts("function login(e, p, cb) { cb(null, {user_id: 'h-1', email: e}); }")})),
+        )
+        .await;
+    assert_eq!(st, 201, "{e}");
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..5 {
+        let (url, http, app) = (s.url.clone(), s.http.clone(), app.clone());
+        tasks.spawn(async move {
+            http.post(format!("{url}/oauth/token"))
+                .form(&[
+                    (
+                        "grant_type",
+                        "http://auth0.com/oauth/grant-type/password-realm",
+                    ),
+                    ("client_id", app.0.as_str()),
+                    ("client_secret", app.1.as_str()),
+                    ("realm", "hung"),
+                    ("username", &format!("u{i}@example.com")),
+                    ("password", "pw"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    assert!(tasks.join_all().await.iter().all(|st| *st == 500));
+    let t = Instant::now();
+    let (st, e) = login(&s, &app, "hung", "late@example.com", "pw", "openid").await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (503, Some("temporarily_unavailable")),
+        "{e}"
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+    let (st, e) = login(&s, &app, "healthy", "ok@example.com", "pw", "openid").await;
+    assert_eq!(st, 200, "{e}");
+    let (_, logs) = s
+        .call("GET", "/api/v2/logs?q=type%3Af", Some(&tok), None)
+        .await;
+    let opened: Vec<&Value> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            l["description"]
+                .as_str()
+                .unwrap_or("")
+                .contains("did not answer 5 times")
+        })
+        .collect();
+    assert_eq!(opened.len(), 1, "{logs}");
+    assert_eq!(opened[0]["connection"], "hung");
 }

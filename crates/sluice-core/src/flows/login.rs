@@ -18,9 +18,7 @@
 use super::profile::{self, RootAttributes, ScriptProfile};
 use crate::error::CoreError;
 use crate::model::{UserOrigin, UserRecord};
-use crate::ports::{
-    AttemptKey, Page, ScriptFailure, ScriptKind, ScriptRequest, StoreError, UserFilter,
-};
+use crate::ports::{AttemptKey, Page, ScriptFailure, ScriptKind, StoreError, UserFilter};
 use crate::service::Core;
 use crate::tenant::TenantCtx;
 use crate::users::{is_custom, is_import};
@@ -189,97 +187,6 @@ impl Core {
             found = self.store.user_search(&t.id, &by(false), page).await?.0;
         }
         Ok(found.into_iter().next())
-    }
-
-    /// Runs one action script of a connection with its configuration and context.
-    pub async fn run_script(
-        &self,
-        t: &TenantCtx,
-        conn: &Connection,
-        kind: ScriptKind,
-        args: Vec<serde_json::Value>,
-    ) -> Result<Result<serde_json::Value, ScriptFailure>, CoreError> {
-        let options = conn.body.options.as_ref();
-        let source = options
-            .and_then(|o| o.custom_scripts.as_ref())
-            .and_then(|s| s.get(kind.key()))
-            .ok_or_else(|| {
-                CoreError::oauth(
-                    400,
-                    "invalid_request",
-                    "The connection is not yet configured: its action script is missing.",
-                )
-            })?;
-        let context = options
-            .and_then(|o| o.enable_script_context)
-            .unwrap_or(false)
-            .then(|| serde_json::json!({}));
-        let out = self
-            .runner
-            .run(ScriptRequest {
-                tenant_id: t.id.clone(),
-                connection: Some(conn.id.clone()),
-                kind,
-                source: source.as_str().into(),
-                args,
-                context,
-                configuration: self.connection_configuration(t, conn)?,
-            })
-            .await;
-        self.log_script_run(
-            t,
-            kind.key(),
-            &format!("{} script", kind.key()),
-            Some(conn),
-            &out,
-        )
-        .await;
-        Ok(out.result)
-    }
-
-    /// Records a script run (outcome, console, warnings, timing) as a `script` tenant event.
-    pub(crate) async fn log_script_run(
-        &self,
-        t: &TenantCtx,
-        script: &str,
-        label: &str,
-        conn: Option<&Connection>,
-        out: &crate::ports::ScriptOutcome,
-    ) {
-        let outcome = match &out.result {
-            Ok(_) => serde_json::json!({"ok": true}),
-            Err(f) => serde_json::json!({"ok": false, "error": format!("{f:?}")}),
-        };
-        let console: Vec<serde_json::Value> = out
-            .console
-            .iter()
-            .map(|l| serde_json::json!({"level": l.level, "text": l.text}))
-            .collect();
-        self.log_event(
-            t,
-            crate::logs::LogEvent {
-                log_type: "script",
-                description: format!(
-                    "{label} {}",
-                    if out.result.is_ok() {
-                        "succeeded"
-                    } else {
-                        "failed"
-                    }
-                ),
-                connection: conn.and_then(|c| c.body.name.clone()),
-                connection_id: conn.map(|c| c.id.clone()),
-                details: Some(serde_json::json!({
-                    "script": script,
-                    "outcome": outcome,
-                    "console": console,
-                    "warnings": out.warnings,
-                    "elapsed_ms": out.elapsed.as_secs_f64() * 1000.0,
-                })),
-                ..Default::default()
-            },
-        )
-        .await;
     }
 
     /// Authenticates a user against a database connection (see the module docs) and records

@@ -5,5 +5,6 @@ pub mod account;
 pub mod login;
 pub mod profile;
 pub mod reset;
+pub mod scripts;
 pub mod signup;
 pub mod verify;

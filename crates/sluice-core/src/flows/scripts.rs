@@ -1,0 +1,143 @@
+//! Running a connection's action scripts: configuration and context in, the run recorded in
+//! the tenant log, and the connection's circuit breaker (`crate::breaker`) consulted before
+//! and told after, so that a user store that does not answer costs fast 503s, not queues.
+
+use crate::breaker::{Permit, Verdict};
+use crate::error::CoreError;
+use crate::ports::{ScriptFailure, ScriptKind, ScriptRequest};
+use crate::service::Core;
+use crate::tenant::TenantCtx;
+use sluice_types::Connection;
+
+/// The answer while a connection's breaker is open.
+fn store_not_answering(conn: &Connection) -> CoreError {
+    CoreError::oauth(
+        503,
+        "temporarily_unavailable",
+        format!(
+            "The user store of connection '{}' is not answering; try again later.",
+            conn.body.name.clone().unwrap_or_default()
+        ),
+    )
+}
+
+impl Core {
+    /// Runs one action script of a connection with its configuration and context.
+    pub async fn run_script(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        kind: ScriptKind,
+        args: Vec<serde_json::Value>,
+    ) -> Result<Result<serde_json::Value, ScriptFailure>, CoreError> {
+        let options = conn.body.options.as_ref();
+        let source = options
+            .and_then(|o| o.custom_scripts.as_ref())
+            .and_then(|s| s.get(kind.key()))
+            .ok_or_else(|| {
+                CoreError::oauth(
+                    400,
+                    "invalid_request",
+                    "The connection is not yet configured: its action script is missing.",
+                )
+            })?;
+        let context = options
+            .and_then(|o| o.enable_script_context)
+            .unwrap_or(false)
+            .then(|| serde_json::json!({}));
+        let now = self.now();
+        if self.breakers.permit(&t.id, &conn.id, now) == Permit::Refuse {
+            return Err(store_not_answering(conn));
+        }
+        let out = self
+            .runner
+            .run(ScriptRequest {
+                tenant_id: t.id.clone(),
+                connection: Some(conn.id.clone()),
+                kind,
+                source: source.as_str().into(),
+                args,
+                context,
+                configuration: self.connection_configuration(t, conn)?,
+            })
+            .await;
+        self.log_script_run(
+            t,
+            kind.key(),
+            &format!("{} script", kind.key()),
+            Some(conn),
+            &out,
+        )
+        .await;
+        let verdict = match out.result {
+            Err(ScriptFailure::Timeout { .. } | ScriptFailure::Runtime { .. }) => {
+                Verdict::Unanswered
+            }
+            _ => Verdict::Answered,
+        };
+        if self.breakers.record(&t.id, &conn.id, verdict, self.now()) {
+            self.log_event(
+                t,
+                crate::logs::LogEvent {
+                    log_type: "f",
+                    description: format!(
+                        "The scripts of connection '{}' did not answer {} times in a row: its requests are refused for {} s, then one is let through to probe the user store.",
+                        conn.body.name.clone().unwrap_or_default(),
+                        self.breakers.policy().failures_to_open,
+                        self.breakers.policy().open_seconds
+                    ),
+                    connection: conn.body.name.clone(),
+                    connection_id: Some(conn.id.clone()),
+                    ..Default::default()
+                },
+            )
+            .await;
+        }
+        Ok(out.result)
+    }
+
+    /// Records a script run (outcome, console, warnings, timing) as a `script` tenant event.
+    pub(crate) async fn log_script_run(
+        &self,
+        t: &TenantCtx,
+        script: &str,
+        label: &str,
+        conn: Option<&Connection>,
+        out: &crate::ports::ScriptOutcome,
+    ) {
+        let outcome = match &out.result {
+            Ok(_) => serde_json::json!({"ok": true}),
+            Err(f) => serde_json::json!({"ok": false, "error": format!("{f:?}")}),
+        };
+        let console: Vec<serde_json::Value> = out
+            .console
+            .iter()
+            .map(|l| serde_json::json!({"level": l.level, "text": l.text}))
+            .collect();
+        self.log_event(
+            t,
+            crate::logs::LogEvent {
+                log_type: "script",
+                description: format!(
+                    "{label} {}",
+                    if out.result.is_ok() {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    }
+                ),
+                connection: conn.and_then(|c| c.body.name.clone()),
+                connection_id: conn.map(|c| c.id.clone()),
+                details: Some(serde_json::json!({
+                    "script": script,
+                    "outcome": outcome,
+                    "console": console,
+                    "warnings": out.warnings,
+                    "elapsed_ms": out.elapsed.as_secs_f64() * 1000.0,
+                })),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+}

@@ -4,6 +4,9 @@
 //! queueing behind a store that does not answer. Then one request is let through (half-open):
 //! if its script answers, the breaker closes; if not, it opens again.
 //!
+//! [`RateLimits`] optionally caps how often one connection's scripts may call its user store
+//! (token buckets per node; off unless the operator sets a rate).
+//!
 //! Only failures that say the store is not answering count (the deadline passed, the
 //! connection's containers were all busy); a script's own error or a "wrong password" is an
 //! answer and closes the breaker.
@@ -124,6 +127,43 @@ impl Breakers {
     }
 }
 
+/// Token buckets of script runs per (tenant id, connection id); `per_second` 0 means no limit.
+pub struct RateLimits {
+    per_second: f64,
+    buckets: Mutex<HashMap<(String, String), (f64, f64)>>,
+}
+
+impl RateLimits {
+    /// `per_second` runs on average, bursts of up to twice that (at least one).
+    pub fn new(per_second: u32) -> RateLimits {
+        RateLimits {
+            per_second: f64::from(per_second),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one run from the connection's bucket at `now` (seconds, fractional); false when
+    /// the bucket is empty.
+    pub fn take(&self, tenant: &str, connection: &str, now: f64) -> bool {
+        if self.per_second <= 0.0 {
+            return true;
+        }
+        let burst = (2.0 * self.per_second).max(1.0);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let (tokens, at) = buckets
+            .entry((tenant.to_string(), connection.to_string()))
+            .or_insert((burst, now));
+        *tokens = (*tokens + (now - *at).max(0.0) * self.per_second).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +196,16 @@ mod tests {
         assert!(!b.record("t", "c", Verdict::Answered, 10 + 2 * OPEN_SECONDS));
         assert_eq!(b.permit("t", "c", 10 + 2 * OPEN_SECONDS), Permit::Run);
         assert_eq!(b.permit("t", "c", 10 + 2 * OPEN_SECONDS), Permit::Run);
+    }
+
+    #[test]
+    fn rate_limits_allow_bursts_then_the_rate_per_connection() {
+        let r = RateLimits::new(2);
+        let took: Vec<bool> = (0..6).map(|_| r.take("t", "c", 100.0)).collect();
+        assert_eq!(took, [true, true, true, true, false, false], "a burst of 4");
+        assert!(r.take("t", "other", 100.0), "per connection");
+        assert!(!r.take("t", "c", 100.4));
+        assert!(r.take("t", "c", 100.5), "refilled at 2 per second");
+        assert!(RateLimits::new(0).take("t", "c", 0.0), "0: no limit");
     }
 }

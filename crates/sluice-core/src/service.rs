@@ -22,6 +22,8 @@ pub struct CoreConfig {
     pub argon2: Argon2Params,
     /// When connections' circuit breakers open, and for how long (`crate::breaker`).
     pub breaker: crate::breaker::BreakerPolicy,
+    /// Script runs per second one connection may make on this node (0: no limit).
+    pub legacy_calls_per_second: u32,
 }
 
 pub struct Core {
@@ -46,6 +48,8 @@ pub struct Core {
     pub(crate) tenant_reload: Mutex<()>,
     /// This node's circuit breakers of connections' user stores.
     pub(crate) breakers: crate::breaker::Breakers,
+    /// This node's rate limits of connections' calls to their user stores.
+    pub(crate) rate_limits: crate::breaker::RateLimits,
 }
 
 impl Core {
@@ -62,6 +66,7 @@ impl Core {
         let dummy_hash = hasher.hash(&sluice_crypto::random::random_token(16))?;
         hasher.release_scratch();
         let breakers = crate::breaker::Breakers::new(config.breaker);
+        let rate_limits = crate::breaker::RateLimits::new(config.legacy_calls_per_second);
         Ok(Core {
             store,
             clock,
@@ -80,6 +85,7 @@ impl Core {
             tenants: RwLock::new(HashMap::new()),
             tenant_reload: Mutex::new(()),
             breakers,
+            rate_limits,
         })
     }
 

@@ -67,6 +67,9 @@ pub struct ScriptsConfig {
     pub breaker_failures: u32,
     /// How long an open breaker answers 503 before letting one probe through.
     pub breaker_open_seconds: u64,
+    /// Script runs per second one connection may make on one node (0: no limit), to protect a
+    /// legacy user store; bursts of twice that.
+    pub legacy_calls_per_second: u32,
     /// A directory holding `node_modules` installed by the operator (pure-JS packages).
     pub packages_dir: Option<PathBuf>,
     /// Package names scripts may require from `packages_dir`.
@@ -88,6 +91,7 @@ impl Default for ScriptsConfig {
             containers_per_tenant: 4,
             breaker_failures: 5,
             breaker_open_seconds: 30,
+            legacy_calls_per_second: 0,
             packages_dir: None,
             packages: Vec::new(),
             egress: EgressConfig::default(),
@@ -340,6 +344,9 @@ impl Settings {
         }
         if !(1..=1000).contains(&sc.breaker_failures) {
             errors.push("scripts.breaker_failures must be 1 to 1000".into());
+        }
+        if sc.legacy_calls_per_second > 1_000_000 {
+            errors.push("scripts.legacy_calls_per_second must be 0 (no limit) to 1000000".into());
         }
         if !(1..=3600).contains(&sc.breaker_open_seconds) {
             errors.push("scripts.breaker_open_seconds must be 1 to 3600".into());

@@ -84,6 +84,7 @@ async fn build(
             failures_to_open: settings.scripts.breaker_failures,
             open_seconds: settings.scripts.breaker_open_seconds as i64,
         },
+        legacy_calls_per_second: settings.scripts.legacy_calls_per_second,
     };
     let runner = Arc::new(script_runtime(settings)?);
     let core = Core::new(

@@ -518,3 +518,46 @@ async fn a_hung_user_store_costs_its_own_connection_fast_503s_and_no_other() {
     assert_eq!(opened.len(), 1, "{logs}");
     assert_eq!(opened[0]["connection"], "hung");
 }
+
+/// `scripts.legacy_calls_per_second` protects a user store: past its burst, a connection's
+/// logins get 429 without running a script; another connection is not counted with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_call_rate_limit_refuses_past_its_burst_per_connection() {
+    let s = TestServer::start_with("sqlite", |c| c.scripts.legacy_calls_per_second = 1).await;
+    let tok = s.mgmt_token().await;
+    let options = json!({"enabledDatabaseCustomization": true, "customScripts": {
+        "login": "function login(e, p, cb) { cb(null, {user_id: 'x-' + e, email: e}); }",
+        "get_user": "function getUser(e, cb) { cb(null); }"}});
+    let app = app_and_connection(&s, &tok, "limited", options.clone()).await;
+    let (st, e) = s
+        .call(
+            "POST",
+            "/api/v2/connections",
+            Some(&tok),
+            Some(json!({"name": "other", "strategy": "auth0", "enabled_clients": [app.0], "options": options})),
+        )
+        .await;
+    assert_eq!(st, 201, "{e}");
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        statuses.push(
+            login(
+                &s,
+                &app,
+                "limited",
+                &format!("u{i}@example.com"),
+                "pw",
+                "openid",
+            )
+            .await,
+        );
+    }
+    // A burst of two (twice the rate), then refused until the bucket refills.
+    assert_eq!(statuses[0].0, 200);
+    let refused = statuses.iter().filter(|(st, _)| *st == 429).count();
+    assert!(refused >= 1, "{statuses:?}");
+    let (_, e) = statuses.iter().find(|(st, _)| *st == 429).unwrap();
+    assert_eq!(e["error"], "too_many_requests");
+    let (st, e) = login(&s, &app, "other", "o@example.com", "pw", "openid").await;
+    assert_eq!(st, 200, "{e}");
+}

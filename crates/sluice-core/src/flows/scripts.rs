@@ -1,6 +1,7 @@
 //! Running a connection's action scripts: configuration and context in, the run recorded in
-//! the tenant log, and the connection's circuit breaker (`crate::breaker`) consulted before
-//! and told after, so that a user store that does not answer costs fast 503s, not queues.
+//! the tenant log, and the connection's circuit breaker and rate limit (`crate::breaker`)
+//! consulted before and told after, so that a user store that does not answer costs fast 503s,
+//! not queues, and an operator can cap the calls a user store gets.
 
 use crate::breaker::{Permit, Verdict};
 use crate::error::CoreError;
@@ -48,6 +49,16 @@ impl Core {
         let now = self.now();
         if self.breakers.permit(&t.id, &conn.id, now) == Permit::Refuse {
             return Err(store_not_answering(conn));
+        }
+        if !self.rate_limits.take(&t.id, &conn.id, now as f64) {
+            return Err(CoreError::oauth(
+                429,
+                "too_many_requests",
+                format!(
+                    "Too many requests to the user store of connection '{}'; try again later.",
+                    conn.body.name.clone().unwrap_or_default()
+                ),
+            ));
         }
         let out = self
             .runner

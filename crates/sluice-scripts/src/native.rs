@@ -1,8 +1,11 @@
 //! Native work done for scripts (key derivations, bcrypt): charged, capped and abandoned.
 //!
 //! - [`NativeGate`] (one per runtime) lets at most one job per core run at once over all
-//!   tenants, at most half of them (and at least one) for one tenant, and keeps the memory
-//!   that running scrypt jobs may take under a total budget.
+//!   tenants and keeps the memory that running scrypt jobs may take under a total budget. A
+//!   tenant's jobs first queue on the tenant's own slots (as many as the cores), so a tenant
+//!   that floods the gate holds at most the running jobs: another tenant's job waits behind one
+//!   of them at most (the global queue is first come, first served), and a single busy tenant
+//!   still gets every core.
 //! - [`NativeWork`] (one per container) knows the container's invocation: a job that has not
 //!   started when its invocation ends (answered, or past its deadline) never starts, and a
 //!   job that can stop part-way (PBKDF2, checked every few thousand iterations) stops then.
@@ -41,7 +44,7 @@ impl NativeGate {
         let slots = slots.max(1);
         NativeGate {
             all: Arc::new(Semaphore::new(slots)),
-            per_tenant_slots: (slots / 2).max(1),
+            per_tenant_slots: slots,
             tenants: Mutex::new(HashMap::new()),
             memory_mib: Arc::new(Semaphore::new(MEMORY_BUDGET_MIB as usize)),
         }
@@ -269,5 +272,38 @@ mod tests {
         w.end();
         let took = job.await.unwrap().unwrap();
         assert!(took < Duration::from_secs(1), "{took:?}");
+    }
+
+    #[tokio::test]
+    async fn a_flooding_tenant_keeps_another_waiting_for_one_job_at_most() {
+        let gate = Arc::new(NativeGate::new(1));
+        let flood = gate.for_container("flood");
+        let other = gate.for_container("other");
+        for w in [&flood, &other] {
+            w.begin(Instant::now() + Duration::from_secs(30));
+        }
+        let mut jobs = Vec::new();
+        for _ in 0..5 {
+            let w = flood.clone();
+            jobs.push(tokio::spawn(async move {
+                w.run(1, |_| {
+                    std::thread::sleep(Duration::from_millis(200));
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let t = Instant::now();
+        other.run(1, |_| Ok(())).await.unwrap();
+        // One flood job ran when "other" arrived; the other four queue behind it.
+        assert!(
+            t.elapsed() < Duration::from_millis(400),
+            "{:?}",
+            t.elapsed()
+        );
+        for j in jobs {
+            j.await.unwrap().unwrap();
+        }
     }
 }

@@ -8,6 +8,33 @@ use sluice_core::ports::{AttemptStore, StoreResult};
 /// Clears a pair's failures after a success (a blocked pair stays blocked).
 pub(crate) const RESET: &str = "DELETE FROM login_failures WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4 AND blocked = 0";
 
+/// Gives back a reservation that ended without a verdict.
+const RELEASE: &str = "UPDATE login_failures SET failures = failures - 1 WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4 AND failures > 0 AND blocked = 0";
+
+impl SqlStore {
+    /// Runs a statement about one (tenant, connection, identifier, IP) pair.
+    async fn pair_execute(
+        &self,
+        sql: &'static str,
+        tenant_id: &str,
+        connection: &str,
+        identifier: &str,
+        ip: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self, |p| {
+            sqlx::query(sql)
+                .bind(tenant_id)
+                .bind(connection)
+                .bind(identifier)
+                .bind(ip)
+                .execute(p)
+                .await
+                .map(|_| ())
+                .map_err(map_err("login failure"))
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl AttemptStore for SqlStore {
     async fn attempt_reserve(
@@ -48,17 +75,8 @@ impl AttemptStore for SqlStore {
         identifier: &str,
         ip: &str,
     ) -> StoreResult<()> {
-        dispatch!(self, |p| {
-            sqlx::query("UPDATE login_failures SET failures = failures - 1 WHERE tenant_id = $1 AND connection = $2 AND identifier = $3 AND ip = $4 AND failures > 0 AND blocked = 0")
-                .bind(tenant_id)
-                .bind(connection)
-                .bind(identifier)
-                .bind(ip)
-                .execute(p)
-                .await
-                .map(|_| ())
-                .map_err(map_err("login failure"))
-        })
+        self.pair_execute(RELEASE, tenant_id, connection, identifier, ip)
+            .await
     }
 
     async fn attempt_fail(
@@ -115,17 +133,8 @@ impl AttemptStore for SqlStore {
         identifier: &str,
         ip: &str,
     ) -> StoreResult<()> {
-        dispatch!(self, |p| {
-            sqlx::query(RESET)
-                .bind(tenant_id)
-                .bind(connection)
-                .bind(identifier)
-                .bind(ip)
-                .execute(p)
-                .await
-                .map(|_| ())
-                .map_err(map_err("login failure"))
-        })
+        self.pair_execute(RESET, tenant_id, connection, identifier, ip)
+            .await
     }
 
     async fn attempt_blocks(

@@ -91,10 +91,22 @@ impl LogStore for SqlStore {
             let store = self.clone();
             tokio::spawn(async move {
                 let (records, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                let r = store.log_write_batch(&records).await;
+                let results = match store.log_write_batch(&records).await {
+                    Ok(()) => vec![Ok(()); records.len()],
+                    // One event the database refuses (a NUL in a field, on PostgreSQL) must not
+                    // take the others with it: write them one by one.
+                    Err(e) if records.len() == 1 => vec![Err(e)],
+                    Err(_) => {
+                        let mut out = Vec::with_capacity(records.len());
+                        for r in &records {
+                            out.push(store.log_write_batch(std::slice::from_ref(r)).await);
+                        }
+                        out
+                    }
+                };
                 drop(writer);
-                for w in waiters {
-                    let _ = w.send(r.clone());
+                for (w, r) in waiters.into_iter().zip(results) {
+                    let _ = w.send(r);
                 }
             });
         } else {

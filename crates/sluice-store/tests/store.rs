@@ -470,6 +470,51 @@ sluice_store::both_backends!(
     concurrent_logs
 );
 
+/// An event the database refuses (PostgreSQL takes no NUL in text) fails alone: the events
+/// group-committed with it still land.
+async fn one_bad_log_event(backend: &str) {
+    use sluice_core::ports::{LogRecord, LogStore};
+    let db = TestDatabase::of(backend).await;
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    for round in 0..5 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            let s = s.clone();
+            tasks.spawn(async move {
+                let id = format!("{round:04}{i:016}");
+                let bad = i == 7;
+                let r = s
+                    .log_insert(&LogRecord {
+                        tenant_id: "t1".into(),
+                        log_id: id.clone(),
+                        date: i,
+                        log_type: "f".into(),
+                        user_id: Some(if bad { "nul\0here".into() } else { "u".into() }),
+                        body: json!({"n": i}),
+                    })
+                    .await;
+                (
+                    bad,
+                    r.is_ok(),
+                    s.log_fetch("t1", &id).await.unwrap().is_some(),
+                )
+            });
+        }
+        for (bad, ok, stored) in tasks.join_all().await {
+            if !bad {
+                assert!(ok && stored, "round {round}: a good event was lost");
+            } else {
+                assert_eq!(ok, stored);
+            }
+        }
+    }
+    s.close().await;
+}
+sluice_store::both_backends!(
+    one_refused_log_event_never_takes_the_others_with_it,
+    one_bad_log_event
+);
+
 async fn attempts(backend: &str) {
     use sluice_core::ports::AttemptStore;
     let db = TestDatabase::of(backend).await;

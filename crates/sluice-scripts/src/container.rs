@@ -67,11 +67,12 @@ fn make_done<'js>(
     shared: Rc<Shared>,
     max: usize,
 ) -> rquickjs::Result<Function<'js>> {
+    // The prelude passes its `dateJSON` helper as the third argument.
     Function::new(
         ctx.clone(),
-        move |ctx: Ctx<'js>, err: Value<'js>, result: Value<'js>| {
+        move |ctx: Ctx<'js>, err: Value<'js>, result: Value<'js>, date_json: Function<'js>| {
             let r = if err.is_null() || err.is_undefined() {
-                result_from_js(&ctx, result, max)
+                result_from_js(&ctx, &date_json, result, max)
             } else {
                 Err(failure_from_js(&ctx, err))
             };

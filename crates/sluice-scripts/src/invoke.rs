@@ -3,7 +3,8 @@
 //! Auth0's error classes (read by their fields, as the Auth0 sandbox serialises them: `name`,
 //! `message`, `code`, `description`, `user_id`, `stack`).
 
-use rquickjs::{Ctx, Object, Value};
+use crate::plain::{PlainError, PlainReader, data_string, error_stack};
+use rquickjs::{Ctx, Function, Value};
 use sluice_core::ports::{ConsoleLine, ScriptFailure};
 use std::cell::{Cell, RefCell};
 use std::time::Instant;
@@ -109,14 +110,6 @@ impl Shared {
     }
 }
 
-fn get_string<'js>(o: &Object<'js>, key: &str) -> Option<String> {
-    match o.get::<_, Value>(key) {
-        Ok(v) if v.is_string() => v.as_string().and_then(|s| s.to_string().ok()),
-        Ok(v) if v.is_number() => v.as_number().map(|n| n.to_string()),
-        _ => None,
-    }
-}
-
 /// Whether an error message is one of the engine's limit errors.
 pub fn is_limit_message(message: &str) -> bool {
     message == "out of memory"
@@ -135,25 +128,27 @@ pub fn failure_from_js<'js>(ctx: &Ctx<'js>, err: Value<'js>) -> ScriptFailure {
         };
     }
     let Some(o) = err.as_object() else {
-        let message = ctx
-            .json_stringify(err.clone())
-            .ok()
-            .flatten()
-            .and_then(|s| s.to_string().ok())
-            .unwrap_or_else(|| "non-Error value".into());
+        // Never through JSON.stringify: that would call a planted `Number.prototype.toJSON`.
+        let message = if let Some(b) = err.as_bool() {
+            b.to_string()
+        } else if let Some(n) = err.as_number() {
+            n.to_string()
+        } else {
+            "non-Error value".into()
+        };
         return ScriptFailure::Error {
             name: "Error".into(),
             message,
             stack: None,
         };
     };
-    let name = get_string(o, "name").unwrap_or_else(|| "Error".into());
-    let message = get_string(o, "message").unwrap_or_default();
-    let code = get_string(o, "code");
-    let stack = get_string(o, "stack");
+    let name = data_string(ctx, o, "name").unwrap_or_else(|| "Error".into());
+    let message = data_string(ctx, o, "message").unwrap_or_default();
+    let code = data_string(ctx, o, "code");
+    let stack = error_stack(ctx, o);
     match name.as_str() {
         "WrongUsernameOrPasswordError" => ScriptFailure::WrongCredentials {
-            user_id: get_string(o, "user_id").filter(|u| !u.is_empty()),
+            user_id: data_string(ctx, o, "user_id").filter(|u| !u.is_empty()),
             message,
         },
         "ValidationError" => ScriptFailure::Validation {
@@ -172,43 +167,25 @@ pub fn failure_from_js<'js>(ctx: &Ctx<'js>, err: Value<'js>) -> ScriptFailure {
     }
 }
 
-/// The callback's result as JSON, using the engine's own serialiser (immune to a script that
-/// replaced `JSON.stringify`), capped at `max_bytes`.
+/// The callback's result as JSON, read as plain data (see [`crate::plain`]) and capped at
+/// `max_bytes` of serialised size.
 pub fn result_from_js<'js>(
     ctx: &Ctx<'js>,
+    date_json: &Function<'js>,
     v: Value<'js>,
     max_bytes: usize,
 ) -> Result<serde_json::Value, ScriptFailure> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(serde_json::Value::Null);
-    }
-    let text = match ctx.json_stringify(v) {
-        Ok(Some(s)) => s.to_string().unwrap_or_default(),
-        Ok(None) => return Ok(serde_json::Value::Null),
-        Err(_) => {
-            let caught = ctx.catch();
-            let message = caught
-                .as_exception()
-                .and_then(|e| e.message())
-                .unwrap_or_else(|| "the callback's result cannot be serialised".into());
-            return Err(ScriptFailure::Error {
-                name: "TypeError".into(),
-                message: format!("the callback's result cannot be serialised: {message}"),
-                stack: None,
-            });
-        }
-    };
-    if text.len() > max_bytes {
-        return Err(ScriptFailure::Limit {
+    match PlainReader::new(ctx, date_json, max_bytes).read(&v) {
+        Ok(j) => Ok(j.unwrap_or(serde_json::Value::Null)),
+        Err(PlainError::TooLarge { limit }) => Err(ScriptFailure::Limit {
             message: format!(
-                "the callback's result is {} bytes; the limit is {max_bytes}",
-                text.len()
+                "the callback's result is over {limit} bytes serialised; the limit is {limit}"
             ),
-        });
+        }),
+        Err(PlainError::NotPlain(why)) => Err(ScriptFailure::Error {
+            name: "TypeError".into(),
+            message: format!("the callback's result cannot be serialised: {why}"),
+            stack: None,
+        }),
     }
-    serde_json::from_str(&text).map_err(|e| ScriptFailure::Error {
-        name: "TypeError".into(),
-        message: format!("the callback's result is not valid JSON: {e}"),
-        stack: None,
-    })
 }

@@ -6,6 +6,7 @@
 //!   tenant, each a QuickJS runtime on its own thread.
 //! - [`container`]: one container — its engine, limits, globals and compiled-script cache.
 //! - [`invoke`]: one invocation — the Auth0 callback contract and marshaling of results/errors.
+//! - [`plain`]: reading results and errors as plain data without running script code.
 //! - [`egress`]: the per-tenant policy every outbound connection of a script passes.
 //! - [`limits`]: the limits every invocation runs under.
 //! - [`modules`]: the host modules behind `require` (native Rust behind npm-shaped facades).
@@ -18,6 +19,7 @@ pub mod invoke;
 pub mod limits;
 pub mod modules;
 pub mod native;
+pub mod plain;
 pub mod runtime;
 
 pub use check::SyntaxChecker;

@@ -9,6 +9,9 @@
   const freeze = Object.freeze;
   const promiseThen = Promise.prototype.then;
   const PromiseCtor = Promise;
+  const dateGetTime = Date.prototype.getTime;
+  const dateISO = Date.prototype.toISOString;
+  const numberIsFinite = Number.isFinite;
   const define = (name, value) =>
     defineProperty(g, name, { value, writable: false, enumerable: false, configurable: false });
 
@@ -46,6 +49,15 @@
       enumerable: false,
       configurable: false,
     });
+  }
+
+  // The host reads an error's stack through the engine's accessor on Error.prototype; it stays
+  // the engine's (a script may still give its own errors an own `stack`).
+  {
+    const d = Object.getOwnPropertyDescriptor(Error.prototype, 'stack');
+    if (d && d.configurable) {
+      defineProperty(Error.prototype, 'stack', { get: d.get, set: d.set, enumerable: d.enumerable, configurable: false });
+    }
   }
 
   // --- Auth0's error classes (shapes of auth0-authz-rules-api) -------------------------------
@@ -458,6 +470,9 @@
   const asError = (e, what) => (e === undefined || e === null ? new Error(what + ' with ' + String(e)) : e);
   // Calls `fn(...args, callback)`. The first callback call wins; a synchronous throw or a
   // rejected returned promise is an error unless the callback was already called.
+  // How the host reads a Date in a result (what Date.prototype.toJSON gives), with the
+  // original methods: a script's replacements are never called by the host.
+  const dateJSON = (d) => (numberIsFinite(apply(dateGetTime, d, [])) ? apply(dateISO, d, []) : null);
   const invoke = (fn, args, done) => {
     let called = false;
     const callback = function (err, result) {
@@ -466,20 +481,20 @@
         return;
       }
       called = true;
-      done(err === undefined ? null : err, result);
+      done(err === undefined ? null : err, result, dateJSON);
     };
     args[args.length] = callback;
     let ret;
     try {
       ret = apply(fn, undefined, args);
     } catch (e) {
-      if (!called) { called = true; done(asError(e, 'the script threw'), undefined); }
+      if (!called) { called = true; done(asError(e, 'the script threw'), undefined, dateJSON); }
       else host.warn('the script threw after calling the callback: ' + inspect(e, 0));
       return;
     }
     if (isThenable(ret)) {
       const onRejected = (e) => {
-        if (!called) { called = true; done(asError(e, 'the script\'s promise was rejected'), undefined); }
+        if (!called) { called = true; done(asError(e, 'the script\'s promise was rejected'), undefined, dateJSON); }
         else host.warn('the script\'s promise was rejected after the callback was called: ' + inspect(e, 0));
       };
       if (ret instanceof PromiseCtor) apply(promiseThen, ret, [undefined, onRejected]);

@@ -60,7 +60,7 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let env = ModuleEnv { tenant_id: "bench".into(), egress: Arc::new(EgressPolicy::allow_all()), packages: None, legacy_globals: false, native: Arc::new(sluice_scripts::native::NativeGate::default()).for_container("bench") };
+        let env = ModuleEnv { tenant_id: "bench".into(), egress: Arc::new(EgressPolicy::allow_all()), packages: None, legacy_globals: false, native: Arc::new(sluice_scripts::native::NativeGate::default()).for_container("bench"), buffers: sluice_scripts::budget::HostBuffers::new(64 << 20) };
         // In-container dispatch: the contract, marshaling in and out, no thread hop.
         let c = Container::new(Limits::default(), env.clone()).await.expect("container");
         let r = req("bench");

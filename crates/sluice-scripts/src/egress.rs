@@ -215,6 +215,8 @@ pub struct ModuleEnv {
     pub legacy_globals: bool,
     /// The container's access to native work (key derivations, bcrypt): see [`crate::native`].
     pub native: crate::native::NativeWork,
+    /// The container's budget for query results and HTTP bodies held in Rust.
+    pub buffers: crate::budget::HostBuffers,
 }
 
 #[cfg(test)]

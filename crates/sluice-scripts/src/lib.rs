@@ -8,10 +8,12 @@
 //! - [`invoke`]: one invocation — the Auth0 callback contract and marshaling of results/errors.
 //! - [`plain`]: reading results and errors as plain data without running script code.
 //! - [`egress`]: the per-tenant policy every outbound connection of a script passes.
+//! - [`budget`]: host buffers (query results, HTTP bodies) held for a container, capped.
 //! - [`limits`]: the limits every invocation runs under.
 //! - [`modules`]: the host modules behind `require` (native Rust behind npm-shaped facades).
 
 pub mod adapt;
+pub mod budget;
 pub mod check;
 pub mod container;
 pub mod egress;

@@ -215,6 +215,7 @@ impl ScriptRuntime {
                 .unwrap_or_else(|p| p.into_inner())
                 .contains(tenant_id),
             native: self.native.for_container(tenant_id),
+            buffers: crate::budget::HostBuffers::new(self.limits.memory_bytes),
         }
     }
 

@@ -461,6 +461,61 @@ async fn buffers_made_by_host_functions_count_against_the_memory_limit() {
     }
 }
 
+/// The peak resident set of this process so far, in bytes (Linux `VmHWM`).
+fn peak_rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let l = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+            l.split_whitespace().nth(1)?.parse::<usize>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+#[tokio::test]
+async fn query_results_in_flight_count_against_the_containers_budget() {
+    let url = std::env::var("SLUICE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let rt = runtime(); // 32 MiB per container: 32 MiB of results in flight
+    let before = peak_rss_bytes();
+    // Eight concurrent queries of 20 MiB each (each under the 32 MiB cap of one result).
+    let o = rt
+        .run(ScriptRequest {
+            configuration: BTreeMap::from([("url".to_string(), url)]),
+            ..req(
+                "evil",
+                "async function (e, p, cb) {
+                   const pg = require('pg');
+                   const clients = [];
+                   for (let i = 0; i < 8; i++) { const c = new pg.Client(configuration.url); await c.connect(); clients.push(c); }
+                   const outcomes = await Promise.allSettled(clients.map((c) =>
+                     c.query(\"SELECT repeat('x', 1048576) AS blob FROM generate_series(1, 20)\")));
+                   const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => o.reason.message);
+                   await Promise.all(clients.map((c) => c.end()));
+                   cb(new UnauthorizedError(refused.length + ' ' + (refused[0] || '')));
+                 }",
+            )
+        })
+        .await;
+    let grown = peak_rss_bytes().saturating_sub(before);
+    match o.result {
+        Err(ScriptFailure::Unauthorized { message }) => {
+            let n: usize = message.split(' ').next().unwrap().parse().unwrap();
+            assert!(n >= 4, "only {n} of 8 queries refused: {message}");
+            assert!(message.contains("in flight"), "{message}");
+        }
+        // The script's own heap may run out first, which also fails cleanly.
+        Err(ScriptFailure::Limit { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        grown < 120 << 20,
+        "160 MiB of results were held: the peak grew by {} MiB",
+        grown >> 20
+    );
+    still_serving(&rt, "evil").await;
+}
+
 /// CPU time this process has used, in clock ticks (Linux: 100 per second).
 fn cpu_ticks() -> u64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();

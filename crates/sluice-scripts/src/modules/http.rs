@@ -13,6 +13,7 @@
 
 use super::ModuleEnv;
 use super::bytes::{array_buffer, copy_out};
+use crate::budget::HostBuffers;
 use crate::egress::EgressPolicy;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Client, Method, StatusCode, Url};
@@ -290,15 +291,20 @@ async fn read_body(
     resp: &mut reqwest::Response,
     max: usize,
     url: &Url,
+    buffers: &HostBuffers,
 ) -> Result<Vec<u8>, Failure> {
     if resp.content_length().is_some_and(|n| n > max as u64) {
         return Err(too_large(max));
     }
     let mut out = Vec::new();
+    let mut charge = buffers.charge();
     while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e, url))? {
         if out.len() + chunk.len() > max {
             return Err(too_large(max));
         }
+        charge
+            .grow(chunk.len())
+            .map_err(|m| failure("ERR_RESPONSE_TOO_LARGE", m))?;
         out.extend_from_slice(&chunk);
     }
     Ok(out)
@@ -375,6 +381,7 @@ async fn exchange(
     client: &Client,
     policy: &EgressPolicy,
     mut spec: Spec,
+    buffers: &HostBuffers,
 ) -> Result<Reply, Failure> {
     let mut hops = 0;
     loop {
@@ -434,7 +441,7 @@ async fn exchange(
             hops += 1;
             continue;
         }
-        let body = read_body(&mut resp, spec.max_bytes, &spec.url).await?;
+        let body = read_body(&mut resp, spec.max_bytes, &spec.url, buffers).await?;
         let headers = resp
             .headers()
             .iter()
@@ -456,11 +463,15 @@ async fn exchange(
 }
 
 /// Runs a request under its overall timeout.
-async fn perform(policy: &Arc<EgressPolicy>, spec: Spec) -> Result<Reply, Failure> {
+async fn perform(
+    policy: &Arc<EgressPolicy>,
+    spec: Spec,
+    buffers: &HostBuffers,
+) -> Result<Reply, Failure> {
     let client = client_for(policy)?;
     let timeout = spec.timeout;
     let url = spec.url.to_string();
-    match tokio::time::timeout(timeout, exchange(&client, policy, spec)).await {
+    match tokio::time::timeout(timeout, exchange(&client, policy, spec, buffers)).await {
         Ok(r) => r,
         Err(_) => Err(failure(
             "ETIMEDOUT",
@@ -590,6 +601,7 @@ fn reply_to_js<'js>(ctx: &Ctx<'js>, r: Reply) -> rquickjs::Result<Object<'js>> {
 pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
     let policy = env.egress.clone();
+    let buffers = env.buffers.clone();
     o.set(
         "request",
         Function::new(
@@ -597,9 +609,10 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
             Async(move |ctx: Ctx<'js>, opts: Object<'js>| {
                 let spec = parse_spec(&ctx, &opts);
                 let policy = policy.clone();
+                let buffers = buffers.clone();
                 async move {
                     let spec = spec?;
-                    match perform(&policy, spec).await {
+                    match perform(&policy, spec, &buffers).await {
                         Ok(reply) => reply_to_js(&ctx, reply),
                         Err(f) => Err(throw_failure(&ctx, f)),
                     }

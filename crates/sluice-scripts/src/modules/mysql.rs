@@ -217,19 +217,31 @@ fn cell_size(v: &Option<MyValue>) -> usize {
     }
 }
 
-async fn run_query(conn: &mut Conn, sql: &str) -> Result<Vec<ResultSet>, Failure> {
+async fn run_query(
+    conn: &mut Conn,
+    sql: &str,
+    buffers: &crate::budget::HostBuffers,
+) -> Result<Vec<ResultSet>, Failure> {
     let err = |e| Failure::from_mysql(e, false, None);
     let mut qr = conn.query_iter(sql).await.map_err(err)?;
     let mut sets = Vec::new();
     let mut bytes = 0usize;
+    let mut charge = buffers.charge();
+    let mut refused = None;
     loop {
         match qr.columns().filter(|c| !c.is_empty()) {
             Some(columns) => {
                 let mut rows = Vec::new();
                 qr.for_each(|row: Row| {
                     let cells = row.unwrap_raw();
-                    bytes = bytes.saturating_add(cells.iter().map(cell_size).sum());
-                    if bytes <= MAX_RESULT_BYTES {
+                    let size: usize = cells.iter().map(cell_size).sum();
+                    bytes = bytes.saturating_add(size);
+                    if refused.is_none()
+                        && let Err(m) = charge.grow(size)
+                    {
+                        refused = Some(m);
+                    }
+                    if bytes <= MAX_RESULT_BYTES && refused.is_none() {
                         rows.push(cells);
                     }
                 })
@@ -257,6 +269,9 @@ async fn run_query(conn: &mut Conn, sql: &str) -> Result<Vec<ResultSet>, Failure
                 true,
             ));
         }
+    }
+    if let Some(m) = refused {
+        return Err(Failure::new("ER_RESULT_TOO_LARGE", m, false));
     }
     if bytes > MAX_RESULT_BYTES {
         return Err(Failure::new(
@@ -558,12 +573,14 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
         )?,
     )?;
     let r = reg.clone();
+    let b = env.buffers.clone();
     o.set(
         "query",
         Function::new(
             ctx.clone(),
             Async(move |ctx: Ctx<'js>, h: u32, sql: String| {
                 let reg = r.clone();
+                let buffers = b.clone();
                 async move {
                     let (mut conn, multi) = reg.borrow_mut().checkout(h).map_err(|f| f.throw(&ctx))?;
                     let result = if !multi && has_multiple_statements(&sql) {
@@ -574,7 +591,7 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
                             false,
                         ))
                     } else {
-                        run_query(&mut conn, &sql).await
+                        run_query(&mut conn, &sql, &buffers).await
                     };
                     match &result {
                         // A connection that failed fatally is unusable: forget and close it.

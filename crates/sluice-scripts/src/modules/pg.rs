@@ -65,6 +65,7 @@ struct State {
     next: Cell<u32>,
     connecting: Cell<usize>,
     egress: Arc<EgressPolicy>,
+    buffers: crate::budget::HostBuffers,
 }
 
 /// An open connection: its client and the settings it was opened with.
@@ -498,7 +499,12 @@ async fn simple(client: &Client, text: &str) -> Result<Val, Val> {
     Ok(Val::Obj(vec![("multi", Val::Array(out))]))
 }
 
-async fn run_query(client: &Client, text: &str, params: Vec<Param>) -> Result<Val, Val> {
+async fn run_query(
+    client: &Client,
+    text: &str,
+    params: Vec<Param>,
+    buffers: &crate::budget::HostBuffers,
+) -> Result<Val, Val> {
     let stmt = match client.prepare(text).await {
         Ok(st) => st,
         Err(e)
@@ -541,12 +547,17 @@ async fn run_query(client: &Client, text: &str, params: Vec<Param>) -> Result<Va
     futures_util::pin_mut!(stream);
     let mut rows = Vec::new();
     let mut bytes = 0usize;
+    let mut charge = buffers.charge();
     while let Some(row) = stream.try_next().await.map_err(|e| pg_error(&e))? {
+        let before = bytes;
         for i in 0..row.len() {
             if let Ok(Raw(Some(b))) = row.try_get::<_, Raw>(i) {
                 bytes += b.len();
             }
         }
+        charge
+            .grow(bytes - before + 16 * row.len())
+            .map_err(|m| usage(format!("pg: {m}")))?;
         if bytes > MAX_RESULT_BYTES {
             return Err(usage(format!(
                 "pg: the query result is larger than {} MiB; select fewer rows or columns",
@@ -660,6 +671,7 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
         next: Cell::new(1),
         connecting: Cell::new(0),
         egress: env.egress.clone(),
+        buffers: env.buffers.clone(),
     });
     let o = Object::new(ctx.clone())?;
     let s1 = st.clone();
@@ -682,11 +694,12 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
         move |ctx: Ctx<'js>, handle: u32, text: String, params: Array<'js>| {
             let client = s2.clients.borrow().get(&handle).map(|o| o.client.clone());
             let params = params_from_js(&params);
+            let buffers = s2.buffers.clone();
             async move {
                 let r = match (client, params) {
                     (None, _) => Err(usage("Client was closed and is not queryable")),
                     (_, Err(e)) => Err(e),
-                    (Some(c), Ok(p)) => run_query(&c, &text, p).await,
+                    (Some(c), Ok(p)) => run_query(&c, &text, p, &buffers).await,
                 };
                 reply(&ctx, r)
             }

@@ -4,7 +4,7 @@
 //! cache of compiled scripts.
 
 use crate::egress::ModuleEnv;
-use crate::invoke::{Shared, failure_from_js, is_limit_message, result_from_js};
+use crate::invoke::{Shared, failure_from_js, result_from_js};
 use crate::limits::Limits;
 use rquickjs::context::EvalOptions;
 use rquickjs::{Array, AsyncContext, AsyncRuntime, Ctx, Function, Object, Persistent, Value};
@@ -411,9 +411,47 @@ impl Container {
         invoke.call::<_, ()>((f, args, done)).map_err(fail)
     }
 
-    /// Runs one invocation to its callback or its deadline. Returns the result, the captured
-    /// console, the runtime's warnings, and whether this container must be recycled.
+    /// Runs one invocation to its end: [`call`](Self::call), then [`settle`](Self::settle).
+    /// Returns the result and whether this container must be recycled.
     pub async fn run(
+        &self,
+        req: &ScriptRequest,
+        deadline: Instant,
+    ) -> (Result<serde_json::Value, ScriptFailure>, bool) {
+        let (result, recycle) = self.call(req, deadline).await;
+        let settled = self.settle(deadline).await;
+        (result, recycle || !settled)
+    }
+
+    /// After the callback: lets the host operations the script started and left running (a
+    /// query after the callback, a request nobody awaits) finish, up to the invocation's
+    /// deadline, then ends the invocation. Returns `false` when some are still running: the
+    /// container must then be recycled, so that nothing it holds for them (rows streaming in,
+    /// buffers, connections) outlives the invocation.
+    pub async fn settle(&self, deadline: Instant) -> bool {
+        if self.native.in_flight() > 0 && Instant::now() < deadline {
+            self.ctx
+                .async_with(async |_ctx| {
+                    while self.native.in_flight() > 0 && Instant::now() < deadline {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                })
+                .await;
+        }
+        self.shared.end();
+        self.native.end();
+        self.native.in_flight() == 0
+    }
+
+    /// Whether the script left host operations running (see [`settle`](Self::settle)).
+    pub fn unsettled(&self) -> bool {
+        self.native.in_flight() > 0
+    }
+
+    /// Runs one invocation to its callback or its deadline, leaving it open for
+    /// [`settle`](Self::settle). Returns the result and whether this container must be
+    /// recycled.
+    pub async fn call(
         &self,
         req: &ScriptRequest,
         deadline: Instant,
@@ -432,8 +470,6 @@ impl Container {
                 }
             })
             .await;
-        self.shared.end();
-        self.native.end();
         let timed_out = Instant::now() >= deadline;
         let outcome = self.shared.outcome.borrow_mut().take();
         let secs = self.limits.deadline.as_secs_f64();
@@ -452,18 +488,33 @@ impl Container {
             }
             Some(r) => r,
         };
-        // Measuring the heap walks it: do it every 32 invocations and after any error.
+        // Measuring the heap walks it: do it every 32 invocations and after any error. A heap
+        // grown past an eighth of the limit is collected at once (garbage of a failed run is
+        // not left to sit in an idle container); one still over half the limit afterwards is
+        // recycled, so an idle container never holds much memory.
         let runs = self.runs.get() + 1;
         self.runs.set(runs);
         let near_limit = if runs.is_multiple_of(32) || result.is_err() {
-            let usage = self.rt.memory_usage().await;
-            usage.malloc_size as usize > self.limits.memory_bytes / 10 * 8
+            let mut used = self.rt.memory_usage().await.malloc_size as usize;
+            if used > self.limits.memory_bytes / 8 {
+                self.rt.run_gc().await;
+                used = self.rt.memory_usage().await.malloc_size as usize;
+            }
+            used > self.limits.memory_bytes / 2
         } else {
             false
         };
+        // A script that failed unexpectedly (threw, timed out, hit a limit) gets a fresh
+        // container next time: whatever it left behind — garbage, half-done work, a broken
+        // global — goes with this one. Answers a script gives on purpose (wrong password,
+        // validation, unauthorized) keep the container.
         let recycle = match &result {
-            Err(ScriptFailure::Timeout { .. } | ScriptFailure::Limit { .. }) => true,
-            Err(ScriptFailure::Error { message, .. }) => is_limit_message(message) || near_limit,
+            Err(
+                ScriptFailure::Timeout { .. }
+                | ScriptFailure::Limit { .. }
+                | ScriptFailure::Error { .. }
+                | ScriptFailure::Runtime { .. },
+            ) => true,
             _ => near_limit,
         };
         (result, recycle)

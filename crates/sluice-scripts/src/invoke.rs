@@ -54,7 +54,7 @@ impl Shared {
     pub fn warn(&self, text: String) {
         let mut w = self.warnings.borrow_mut();
         if w.len() < MAX_WARNINGS {
-            w.push(text);
+            w.push(clip(text, MAX_WARNING_TEXT));
         } else {
             self.warnings_dropped.set(self.warnings_dropped.get() + 1);
         }
@@ -117,10 +117,33 @@ pub fn is_limit_message(message: &str) -> bool {
         || message.contains("Maximum call stack")
 }
 
-/// Classifies what the script passed to the callback (or threw) as its error.
+/// Longest error message, code, name or user id kept from a script (bytes); the rest is cut.
+pub const MAX_ERROR_TEXT: usize = 4096;
+/// Longest stack trace kept from a script (bytes).
+pub const MAX_STACK_TEXT: usize = 16 * 1024;
+/// Longest runtime warning kept (bytes).
+pub const MAX_WARNING_TEXT: usize = 2048;
+
+/// `text` cut to at most `max` bytes (on a character boundary), marked when cut.
+pub fn clip(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let dropped = text.len() - cut;
+        text.truncate(cut);
+        text.push_str(&format!("... [{dropped} more bytes]"));
+    }
+    text
+}
+
+/// Classifies what the script passed to the callback (or threw) as its error. Its texts are
+/// clipped ([`MAX_ERROR_TEXT`], [`MAX_STACK_TEXT`]): they go to logs and to clients.
 pub fn failure_from_js<'js>(ctx: &Ctx<'js>, err: Value<'js>) -> ScriptFailure {
+    let text = |v: Option<String>| v.map(|t| clip(t, MAX_ERROR_TEXT));
     if let Some(s) = err.as_string() {
-        let message = s.to_string().unwrap_or_default();
+        let message = clip(s.to_string().unwrap_or_default(), MAX_ERROR_TEXT);
         return ScriptFailure::Error {
             name: "Error".into(),
             message,
@@ -142,13 +165,13 @@ pub fn failure_from_js<'js>(ctx: &Ctx<'js>, err: Value<'js>) -> ScriptFailure {
             stack: None,
         };
     };
-    let name = data_string(ctx, o, "name").unwrap_or_else(|| "Error".into());
-    let message = data_string(ctx, o, "message").unwrap_or_default();
-    let code = data_string(ctx, o, "code");
-    let stack = error_stack(ctx, o);
+    let name = text(data_string(ctx, o, "name")).unwrap_or_else(|| "Error".into());
+    let message = text(data_string(ctx, o, "message")).unwrap_or_default();
+    let code = text(data_string(ctx, o, "code"));
+    let stack = error_stack(ctx, o).map(|t| clip(t, MAX_STACK_TEXT));
     match name.as_str() {
         "WrongUsernameOrPasswordError" => ScriptFailure::WrongCredentials {
-            user_id: data_string(ctx, o, "user_id").filter(|u| !u.is_empty()),
+            user_id: text(data_string(ctx, o, "user_id")).filter(|u| !u.is_empty()),
             message,
         },
         "ValidationError" => ScriptFailure::Validation {

@@ -73,6 +73,17 @@ struct Invocation {
     /// Bumped when an invocation ends.
     epoch: AtomicU64,
     deadline: Mutex<Option<Instant>>,
+    /// Host operations of the container still running (queries, requests, native jobs).
+    ops: std::sync::atomic::AtomicUsize,
+}
+
+/// One host operation in flight; counted until dropped (done, or its future dropped).
+pub struct Op(Arc<Invocation>);
+
+impl Drop for Op {
+    fn drop(&mut self) {
+        self.0.ops.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Whether the invocation a job was started for is over.
@@ -128,6 +139,19 @@ impl NativeWork {
             .unwrap_or_else(|p| p.into_inner()) = Some(deadline);
     }
 
+    /// Counts a host operation (a query, a request, native work) until the guard is dropped:
+    /// the container does not go back to its pool while operations a script started are
+    /// still running (see `Container::settle`).
+    pub fn op(&self) -> Op {
+        self.invocation.ops.fetch_add(1, Ordering::SeqCst);
+        Op(self.invocation.clone())
+    }
+
+    /// Host operations still running.
+    pub fn in_flight(&self) -> usize {
+        self.invocation.ops.load(Ordering::SeqCst)
+    }
+
     /// The invocation ended: its jobs that have not started never will, and those that can
     /// stop part-way stop.
     pub fn end(&self) {
@@ -173,6 +197,7 @@ impl NativeWork {
         memory_mib: u32,
         f: impl FnOnce(&Abandoned) -> Result<T, String> + Send + 'static,
     ) -> Result<T, String> {
+        let _op = self.op();
         let abandoned = self.abandoned();
         let permits = self.permits(memory_mib).await?;
         if abandoned.now() {

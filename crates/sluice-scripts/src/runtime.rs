@@ -18,6 +18,8 @@ struct Job {
     req: ScriptRequest,
     deadline: Instant,
     reply: oneshot::Sender<Reply>,
+    /// Sent once an unsettled invocation settled: whether the container may be reused.
+    settled: oneshot::Sender<bool>,
 }
 
 struct Reply {
@@ -25,6 +27,8 @@ struct Reply {
     console: Vec<sluice_core::ports::ConsoleLine>,
     warnings: Vec<String>,
     recycle: bool,
+    /// The script left host operations running: the container is busy until `Job::settled`.
+    unsettled: bool,
 }
 
 /// The sending end of a container thread.
@@ -100,14 +104,25 @@ async fn spawn_container(
                     }
                 };
                 while let Some(job) = rx.recv().await {
-                    let (result, recycle) = container.run(&job.req, job.deadline).await;
+                    let (result, mut recycle) = container.call(&job.req, job.deadline).await;
                     let (console, warnings) = container.take_output();
+                    // The caller gets its answer at once; operations the script left running
+                    // finish (or time out) afterwards, before the container is reused.
+                    let unsettled = container.unsettled();
+                    if !unsettled {
+                        recycle |= !container.settle(job.deadline).await;
+                    }
                     let _ = job.reply.send(Reply {
                         result,
                         console,
                         warnings,
                         recycle,
+                        unsettled,
                     });
+                    if unsettled {
+                        recycle |= !container.settle(job.deadline).await;
+                        let _ = job.settled.send(!recycle);
+                    }
                     if recycle {
                         break;
                     }
@@ -126,6 +141,19 @@ async fn spawn_container(
         created: now,
         last_used: now,
     })
+}
+
+/// Returns a container to its pool unless it is past its lifetime.
+fn give_back(limits: &Limits, pool: &TenantPool, mut handle: Handle) {
+    handle.last_used = Instant::now();
+    if handle.last_used.duration_since(handle.created) < limits.max_lifetime
+        && !handle.tx.is_closed()
+    {
+        pool.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(handle);
+    }
 }
 
 impl ScriptRuntime {
@@ -291,7 +319,7 @@ impl ScriptRuntime {
             idle.retain(|h| !self.expired(h, now));
             idle.pop()
         };
-        let mut handle = match reused {
+        let handle = match reused {
             Some(h) => h,
             None => spawn_container(
                 self.limits.clone(),
@@ -303,12 +331,14 @@ impl ScriptRuntime {
         };
         let deadline = Instant::now() + self.limits.deadline;
         let (reply_tx, reply_rx) = oneshot::channel();
+        let (settled_tx, settled_rx) = oneshot::channel();
         handle
             .tx
             .send(Job {
                 req,
                 deadline,
                 reply: reply_tx,
+                settled: settled_tx,
             })
             .map_err(|_| runtime_failure("the script container is gone"))?;
         // The container enforces the deadline itself; the grace covers a wedged thread.
@@ -320,12 +350,18 @@ impl ScriptRuntime {
         let current =
             Arc::ptr_eq(&handle.policy, &env.egress) && handle.legacy_globals == env.legacy_globals;
         if !reply.recycle && current {
-            handle.last_used = Instant::now();
-            if !self.expired(&handle, handle.last_used) {
-                pool.idle
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(handle);
+            if reply.unsettled {
+                // Back to the pool once the script's leftover operations are done; until then
+                // the container keeps its slot.
+                let (limits, idle) = (self.limits.clone(), pool.clone());
+                tokio::spawn(async move {
+                    let _permit = _permit;
+                    if settled_rx.await == Ok(true) {
+                        give_back(&limits, &idle, handle);
+                    }
+                });
+            } else {
+                give_back(&self.limits, &pool, handle);
             }
         }
         Ok(reply)

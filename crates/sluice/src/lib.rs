@@ -8,5 +8,6 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod mail;
+pub mod memory;
 pub mod scripts_cmd;
 pub mod server;

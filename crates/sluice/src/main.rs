@@ -3,6 +3,7 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    sluice::memory::configure();
     let cli = sluice::cli::Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -143,17 +143,20 @@ fn script_runtime(settings: &Settings) -> Result<sluice_scripts::ScriptRuntime, 
     Ok(rt)
 }
 
-/// Drops idle script containers once a minute; stops when the runtime is gone.
+/// Every ten seconds: drops idle script containers past their idle time or lifetime, then gives
+/// free memory back to the operating system (see [`crate::memory`]); stops when the runtime is
+/// gone.
 fn spawn_sweeper(rt: &Arc<sluice_scripts::ScriptRuntime>) {
     let weak = Arc::downgrade(rt);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
         loop {
             tick.tick().await;
             match weak.upgrade() {
                 Some(rt) => rt.sweep(),
                 None => break,
             }
+            let _ = tokio::task::spawn_blocking(crate::memory::release).await;
         }
     });
 }

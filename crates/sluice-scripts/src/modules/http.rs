@@ -602,6 +602,7 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
     let o = Object::new(ctx.clone())?;
     let policy = env.egress.clone();
     let buffers = env.buffers.clone();
+    let native = env.native.clone();
     o.set(
         "request",
         Function::new(
@@ -610,7 +611,9 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
                 let spec = parse_spec(&ctx, &opts);
                 let policy = policy.clone();
                 let buffers = buffers.clone();
+                let op = native.op();
                 async move {
+                    let _op = op;
                     let spec = spec?;
                     match perform(&policy, spec, &buffers).await {
                         Ok(reply) => reply_to_js(&ctx, reply),

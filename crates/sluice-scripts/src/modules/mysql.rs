@@ -533,13 +533,14 @@ impl Registry {
 pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<'js>> {
     let reg = Rc::new(RefCell::new(Registry::default()));
     let o = Object::new(ctx.clone())?;
-    let (r, egress) = (reg.clone(), env.egress.clone());
+    let (r, egress, n) = (reg.clone(), env.egress.clone(), env.native.clone());
     o.set(
         "connect",
         Function::new(
             ctx.clone(),
             Async(move |ctx: Ctx<'js>, cfg: Object<'js>| {
                 let (reg, egress) = (r.clone(), egress.clone());
+                let op = n.op();
                 let cfg = read_config(&cfg);
                 if reg.borrow().slots.len() >= MAX_OPEN / 2 {
                     // Connections of dropped Connection objects close through the facade's
@@ -547,6 +548,7 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
                     ctx.run_gc();
                 }
                 async move {
+                    let _op = op;
                     let opened = async {
                         let c = cfg?;
                         let h = reg.borrow_mut().reserve(c.multiple_statements)?;
@@ -573,7 +575,7 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
         )?,
     )?;
     let r = reg.clone();
-    let b = env.buffers.clone();
+    let (b, n) = (env.buffers.clone(), env.native.clone());
     o.set(
         "query",
         Function::new(
@@ -581,7 +583,9 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
             Async(move |ctx: Ctx<'js>, h: u32, sql: String| {
                 let reg = r.clone();
                 let buffers = b.clone();
+                let op = n.op();
                 async move {
+                    let _op = op;
                     let (mut conn, multi) = reg.borrow_mut().checkout(h).map_err(|f| f.throw(&ctx))?;
                     let result = if !multi && has_multiple_statements(&sql) {
                         Err(Failure::server(

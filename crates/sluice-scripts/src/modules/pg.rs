@@ -66,6 +66,7 @@ struct State {
     connecting: Cell<usize>,
     egress: Arc<EgressPolicy>,
     buffers: crate::budget::HostBuffers,
+    native: crate::native::NativeWork,
 }
 
 /// An open connection: its client and the settings it was opened with.
@@ -672,12 +673,15 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
         connecting: Cell::new(0),
         egress: env.egress.clone(),
         buffers: env.buffers.clone(),
+        native: env.native.clone(),
     });
     let o = Object::new(ctx.clone())?;
     let s1 = st.clone();
     let connect_fn = Async(move |ctx: Ctx<'js>, opts: Object<'js>| {
         let (st, opts) = (s1.clone(), conn_opts(&opts));
+        let op = st.native.op();
         async move {
+            let _op = op;
             let r = match opts {
                 Ok(o) => connect(&st, o).await,
                 Err(e) => Err(e),
@@ -695,7 +699,9 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
             let client = s2.clients.borrow().get(&handle).map(|o| o.client.clone());
             let params = params_from_js(&params);
             let buffers = s2.buffers.clone();
+            let op = s2.native.op();
             async move {
+                let _op = op;
                 let r = match (client, params) {
                     (None, _) => Err(usage("Client was closed and is not queryable")),
                     (_, Err(e)) => Err(e),

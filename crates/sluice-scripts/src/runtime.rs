@@ -143,12 +143,17 @@ async fn spawn_container(
     })
 }
 
+/// Whether a container is past its lifetime or idle time, or its thread is gone.
+fn expired(limits: &Limits, h: &Handle, now: Instant) -> bool {
+    now.duration_since(h.created) >= limits.max_lifetime
+        || now.duration_since(h.last_used) >= limits.idle_timeout
+        || h.tx.is_closed()
+}
+
 /// Returns a container to its pool unless it is past its lifetime.
 fn give_back(limits: &Limits, pool: &TenantPool, mut handle: Handle) {
     handle.last_used = Instant::now();
-    if handle.last_used.duration_since(handle.created) < limits.max_lifetime
-        && !handle.tx.is_closed()
-    {
+    if !expired(limits, &handle, handle.last_used) {
         pool.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -268,12 +273,6 @@ impl ScriptRuntime {
             .clone()
     }
 
-    fn expired(&self, h: &Handle, now: Instant) -> bool {
-        now.duration_since(h.created) >= self.limits.max_lifetime
-            || now.duration_since(h.last_used) >= self.limits.idle_timeout
-            || h.tx.is_closed()
-    }
-
     /// Drops idle containers past their idle timeout or lifetime (all tenants).
     pub fn sweep(&self) {
         let now = Instant::now();
@@ -288,7 +287,7 @@ impl ScriptRuntime {
             p.idle
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .retain(|h| !self.expired(h, now));
+                .retain(|h| !expired(&self.limits, h, now));
         }
     }
 
@@ -316,7 +315,7 @@ impl ScriptRuntime {
         let now = Instant::now();
         let reused = {
             let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
-            idle.retain(|h| !self.expired(h, now));
+            idle.retain(|h| !expired(&self.limits, h, now));
             idle.pop()
         };
         let handle = match reused {

@@ -3,11 +3,12 @@
 //! SIGTERM stops it cleanly; bad configuration is reported all at once; `sluice tenants create`
 //! makes a tenant reachable by its host name.
 
+mod process;
+
+use process::Served;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
@@ -35,70 +36,15 @@ fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
-/// A running `sluice serve`; killed on drop if still running.
-struct Proc {
-    child: Child,
-    addr: String,
-    /// Every line the server wrote to stderr so far.
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Proc {
-    fn start(data_dir: &Path, envs: &[(&str, &str)]) -> Proc {
-        let mut cmd = bin();
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir);
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("\"addr\":\"") {
-                    let rest = &line[i + 8..];
-                    let _ = tx.send(rest[..rest.find('"').unwrap()].to_string());
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("server reports its address");
-        Proc { child, addr, log }
+/// Starts `sluice serve` on `data_dir` with these environment variables.
+fn start(data_dir: &Path, envs: &[(&str, &str)]) -> Served {
+    let mut cmd = bin();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir);
+    for (k, v) in envs {
+        cmd.env(k, v);
     }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Sends SIGTERM and waits; returns whether the exit was clean.
-    fn terminate(mut self) -> bool {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        for _ in 0..100 {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st.success();
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    Served::spawn(&mut cmd)
 }
 
 async fn token(
@@ -128,7 +74,7 @@ async fn token(
 #[tokio::test]
 async fn first_start_writes_private_bootstrap_credentials_that_work() {
     let dir = temp_dir("first");
-    let p = Proc::start(&dir, &[]);
+    let p = start(&dir, &[]);
     let path = dir.join("bootstrap-credentials.json");
     let creds: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     #[cfg(unix)]
@@ -191,7 +137,7 @@ async fn first_start_writes_private_bootstrap_credentials_that_work() {
     assert!(p.terminate(), "clean exit on SIGTERM");
     // A second start generates nothing new.
     let before = std::fs::read_to_string(&path).unwrap();
-    let p = Proc::start(&dir, &[]);
+    let p = start(&dir, &[]);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
     drop(p);
     let _ = std::fs::remove_dir_all(dir);
@@ -208,7 +154,7 @@ async fn bootstrap_credentials_from_environment_are_idempotent_across_restarts()
         ),
     ];
     for round in 0..2 {
-        let p = Proc::start(&dir, &envs);
+        let p = start(&dir, &envs);
         assert!(
             !dir.join("bootstrap-credentials.json").exists(),
             "fixed credentials are not written"
@@ -250,7 +196,7 @@ async fn bootstrap_credentials_from_environment_are_idempotent_across_restarts()
         assert!(p.terminate());
     }
     // A changed secret takes effect; the old one stops working.
-    let p = Proc::start(
+    let p = start(
         &dir,
         &[
             ("SLUICE_BOOTSTRAP_CLIENT_ID", "ops-client"),
@@ -338,7 +284,7 @@ async fn tenants_create_makes_a_tenant_reachable_by_host_name() {
         .output()
         .unwrap();
     assert!(!again.status.success(), "creating it twice fails");
-    let p = Proc::start(&dir, &[]);
+    let p = start(&dir, &[]);
     let port = p.addr.rsplit(':').next().unwrap().to_string();
     let host = format!("acme.localhost:{port}");
     let audience = format!("http://{host}/api/v2/");
@@ -395,7 +341,7 @@ async fn tenants_create_makes_a_tenant_reachable_by_host_name() {
 async fn logs_never_contain_secrets_passwords_or_tokens() {
     let dir = temp_dir("logs");
     let secret = "log-check-secret-0123456789";
-    let p = Proc::start(
+    let p = start(
         &dir,
         &[
             ("SLUICE_BOOTSTRAP_CLIENT_ID", "log-client"),

@@ -11,12 +11,13 @@
 //! Development aids: `HOSTILE_ONLY=<part of a name>` runs only the matching scripts.
 
 mod hostile;
+mod process;
 
+use process::Served;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -34,66 +35,43 @@ const SECRET: &str = "neighbour-secret-9f8e7d";
 const RETAINED: u64 = 32 << 20;
 
 /// A running `sluice serve` under `ulimit -v`; killed on drop.
-struct Server {
-    child: Child,
-    addr: String,
-    log: Arc<std::sync::Mutex<Vec<String>>>,
+struct Server(Served);
+
+impl std::ops::Deref for Server {
+    type Target = Served;
+    fn deref(&self) -> &Served {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Served {
+        &mut self.0
+    }
 }
 
 impl Server {
     fn start(dir: &Path) -> Server {
         std::fs::write(dir.join("sluice.toml"), "[scripts]\ntimeout_seconds = 2\n").unwrap();
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -v {ADDRESS_SPACE_KIB} && exec \"$0\" \"$@\""
-            ))
-            .arg(env!("CARGO_BIN_EXE_sluice"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .arg("--config")
-            .arg(dir.join("sluice.toml"))
-            .env_remove("SLUICE_DATABASE_URL")
-            .env_remove("SLUICE_PUBLIC_URL")
-            .env("SLUICE_BOOTSTRAP_CLIENT_ID", "hostile-admin")
-            .env(
-                "SLUICE_BOOTSTRAP_CLIENT_SECRET",
-                "hostile-admin-secret-0123456789",
-            )
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("\"addr\":\"") {
-                    let rest = &line[i + 8..];
-                    let _ = tx.send(rest[..rest.find('"').unwrap()].to_string());
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("server reports its address");
-        Server { child, addr, log }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn status_kib(&self, field: &str) -> u64 {
-        let s = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        s.lines()
-            .find(|l| l.starts_with(field))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .unwrap_or(0)
+        Server(Served::spawn(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "ulimit -v {ADDRESS_SPACE_KIB} && exec \"$0\" \"$@\""
+                ))
+                .arg(env!("CARGO_BIN_EXE_sluice"))
+                .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+                .arg(dir)
+                .arg("--config")
+                .arg(dir.join("sluice.toml"))
+                .env_remove("SLUICE_DATABASE_URL")
+                .env_remove("SLUICE_PUBLIC_URL")
+                .env("SLUICE_BOOTSTRAP_CLIENT_ID", "hostile-admin")
+                .env(
+                    "SLUICE_BOOTSTRAP_CLIENT_SECRET",
+                    "hostile-admin-secret-0123456789",
+                ),
+        ))
     }
 
     fn rss(&self) -> u64 {
@@ -108,17 +86,6 @@ impl Server {
 
     fn peak_rss(&self) -> u64 {
         self.status_kib("VmHWM:") * 1024
-    }
-
-    fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -19,7 +19,6 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, LOCATIO
 use reqwest::{Client, Method, StatusCode, Url};
 use rquickjs::function::Async;
 use rquickjs::{Array, Ctx, Exception, Function, Object, TypedArray, Value};
-use std::cell::RefCell;
 use std::error::Error as StdError;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -140,20 +139,15 @@ impl reqwest::dns::Resolve for EgressResolver {
     }
 }
 
-thread_local! {
-    /// The container's client (one container per thread): pooled connections stay on the
-    /// container's own runtime, and the policy it was built with is kept alongside.
-    static CLIENT: RefCell<Option<(Arc<EgressPolicy>, Client)>> = const { RefCell::new(None) };
-}
+/// The container's HTTP client, made on first use (a container's egress policy never changes:
+/// a new policy retires the tenant's containers), so its pooled connections belong to it.
+type ClientCell = std::rc::Rc<std::cell::OnceCell<Client>>;
 
-fn client_for(policy: &Arc<EgressPolicy>) -> Result<Client, Failure> {
-    CLIENT.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        if let Some((p, c)) = cell.as_ref()
-            && Arc::ptr_eq(p, policy)
-        {
-            return Ok(c.clone());
-        }
+fn client_for(cell: &ClientCell, policy: &Arc<EgressPolicy>) -> Result<Client, Failure> {
+    if let Some(c) = cell.get() {
+        return Ok(c.clone());
+    }
+    {
         let client = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -162,9 +156,8 @@ fn client_for(policy: &Arc<EgressPolicy>) -> Result<Client, Failure> {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| failure("ERR_NETWORK", format!("cannot start the HTTP client: {e}")))?;
-        *cell = Some((policy.clone(), client.clone()));
-        Ok(client)
-    })
+        Ok(cell.get_or_init(|| client).clone())
+    }
 }
 
 /// http(s) only, with a host; an IP literal is checked here (the resolver never sees one).
@@ -464,11 +457,12 @@ async fn exchange(
 
 /// Runs a request under its overall timeout.
 async fn perform(
+    cell: &ClientCell,
     policy: &Arc<EgressPolicy>,
     spec: Spec,
     buffers: &HostBuffers,
 ) -> Result<Reply, Failure> {
-    let client = client_for(policy)?;
+    let client = client_for(cell, policy)?;
     let timeout = spec.timeout;
     let url = spec.url.to_string();
     match tokio::time::timeout(timeout, exchange(&client, policy, spec, buffers)).await {
@@ -603,6 +597,7 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
     let policy = env.egress.clone();
     let buffers = env.buffers.clone();
     let native = env.native.clone();
+    let client = ClientCell::default();
     o.set(
         "request",
         Function::new(
@@ -610,12 +605,12 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
             Async(move |ctx: Ctx<'js>, opts: Object<'js>| {
                 let spec = parse_spec(&ctx, &opts);
                 let policy = policy.clone();
-                let buffers = buffers.clone();
+                let (buffers, client) = (buffers.clone(), client.clone());
                 let op = native.op();
                 async move {
                     let _op = op;
                     let spec = spec?;
-                    match perform(&policy, spec, &buffers).await {
+                    match perform(&client, &policy, spec, &buffers).await {
                         Ok(reply) => reply_to_js(&ctx, reply),
                         Err(f) => Err(throw_failure(&ctx, f)),
                     }

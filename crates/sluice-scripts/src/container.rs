@@ -1,7 +1,8 @@
-//! A container: one QuickJS runtime and context serving one tenant, used by one invocation at a
-//! time on its own thread. It owns the limits (memory, stack, deadline via the interrupt
-//! handler), the script environment (prelude, console, timers, `configuration`, `global`) and a
-//! cache of compiled scripts.
+//! A container: one QuickJS runtime and context serving one connection (or a tenant's
+//! extensibility scripts), used by one invocation at a time on whichever worker thread runs it.
+//! It owns the limits (memory, stack, deadline via the interrupt handler), the script
+//! environment (prelude, console, timers, `configuration`, `global`) and a cache of compiled
+//! scripts.
 
 use crate::egress::ModuleEnv;
 use crate::invoke::{Shared, failure_from_js, result_from_js};
@@ -40,6 +41,8 @@ pub struct Container {
     shared: Rc<Shared>,
     limits: Limits,
     pub created: Instant,
+    /// The engine's runtime, to re-anchor its stack limit ([`Container::anchor_stack`]).
+    raw: std::ptr::NonNull<rquickjs::qjs::JSRuntime>,
 }
 
 fn eval_options(filename: &str) -> EvalOptions {
@@ -248,6 +251,12 @@ fn install_environment<'js>(
     prelude.call((host,))
 }
 
+#[allow(unsafe_code)]
+fn runtime_of(ctx: &Ctx<'_>) -> *mut rquickjs::qjs::JSRuntime {
+    // SAFETY: reads the runtime pointer of a live, locked context.
+    unsafe { rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr()) }
+}
+
 /// The prelude as a module source (its default export is the prelude function).
 fn prelude_module_source() -> String {
     format!("export default {PRELUDE}")
@@ -320,6 +329,10 @@ impl Container {
                 }
             })
             .await?;
+        let raw = ctx
+            .with(|ctx| std::ptr::NonNull::new(runtime_of(&ctx)))
+            .await
+            .ok_or("script engine: no runtime")?;
         let max = limits.result_bytes;
         let sd = shared.clone();
         let (invoke, set_configuration, done) = ctx
@@ -350,7 +363,21 @@ impl Container {
             shared,
             limits,
             created: Instant::now(),
+            raw,
         })
+    }
+
+    /// Re-anchors the engine's stack limit on the current thread. A container runs on whichever
+    /// worker thread its invocation got (see [`crate::workers`]), and QuickJS measures its stack
+    /// limit from the stack top it last recorded — rquickjs records it itself only with its
+    /// `parallel` feature, which this crate does not use. Called before anything of the engine
+    /// runs on this thread (jobs left from the last invocation run first when it is driven).
+    #[allow(unsafe_code)]
+    fn anchor_stack(&self) {
+        // SAFETY: the runtime is alive (owned by `self.rt`) and used by this thread alone (a
+        // container is used by one thread at a time); the call records this thread's stack
+        // pointer in it.
+        unsafe { rquickjs::qjs::JS_UpdateStackTop(self.raw.as_ptr()) }
     }
 
     /// The compiled function of a script (cached by its text).
@@ -429,6 +456,7 @@ impl Container {
     /// container must then be recycled, so that nothing it holds for them (rows streaming in,
     /// buffers, connections) outlives the invocation.
     pub async fn settle(&self, deadline: Instant) -> bool {
+        self.anchor_stack();
         if self.native.in_flight() > 0 && Instant::now() < deadline {
             self.ctx
                 .async_with(async |_ctx| {
@@ -456,6 +484,7 @@ impl Container {
         req: &ScriptRequest,
         deadline: Instant,
     ) -> (Result<serde_json::Value, ScriptFailure>, bool) {
+        self.anchor_stack();
         self.shared.begin(deadline);
         self.native.begin(deadline);
         let shared = self.shared.clone();

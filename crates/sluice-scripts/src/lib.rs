@@ -3,7 +3,7 @@
 //!
 //! - [`check`]: compile-only syntax check used when scripts are saved.
 //! - [`runtime`]: [`ScriptRuntime`], the `ScriptRunner` port: a bounded pool of containers per
-//!   tenant, each a QuickJS runtime on its own thread.
+//!   connection, each a QuickJS runtime; an invocation runs on a worker thread ([`workers`]).
 //! - [`container`]: one container — its engine, limits, globals and compiled-script cache.
 //! - [`invoke`]: one invocation — the Auth0 callback contract and marshaling of results/errors.
 //! - [`plain`]: reading results and errors as plain data without running script code.
@@ -23,6 +23,7 @@ pub mod modules;
 pub mod native;
 pub mod plain;
 pub mod runtime;
+pub mod workers;
 
 pub use check::SyntaxChecker;
 pub use egress::{EgressPolicy, ModuleEnv};

@@ -1,39 +1,29 @@
 //! [`ScriptRuntime`]: the `ScriptRunner` port. Each database connection of a tenant (and the
 //! tenant's Rules, Hooks and Actions) has a bounded pool of containers; an invocation takes an
-//! idle container (or starts one), runs on that container's thread, and gives it back unless a
-//! limit was hit. Containers idle too long or older than their maximum lifetime are dropped. A
+//! idle container (or starts one), runs it on a worker thread ([`crate::workers`]), and gives it
+//! back unless it must be recycled. Containers idle too long or older than their maximum lifetime are dropped. A
 //! container never serves another tenant or another connection.
 
 use crate::container::Container;
 use crate::egress::{EgressPolicy, ModuleEnv};
 use crate::limits::Limits;
 use crate::modules::packages::Packages;
+use crate::workers::Workers;
 use sluice_core::ports::{ScriptFailure, ScriptOutcome, ScriptRequest, ScriptRunner};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, mpsc, oneshot};
-
-struct Job {
-    req: ScriptRequest,
-    deadline: Instant,
-    reply: oneshot::Sender<Reply>,
-    /// Sent once an unsettled invocation settled: whether the container may be reused.
-    settled: oneshot::Sender<bool>,
-}
+use tokio::sync::{Semaphore, oneshot};
 
 struct Reply {
     result: Result<serde_json::Value, ScriptFailure>,
     console: Vec<sluice_core::ports::ConsoleLine>,
     warnings: Vec<String>,
-    recycle: bool,
-    /// The script left host operations running: the container is busy until `Job::settled`.
-    unsettled: bool,
 }
 
-/// The sending end of a container thread.
-struct Handle {
-    tx: mpsc::UnboundedSender<Job>,
+/// A container with what it was built with, between invocations (or in one).
+struct Parked {
+    container: Box<Container>,
     /// The egress policy and legacy-globals setting the container was built with.
     policy: Arc<EgressPolicy>,
     legacy_globals: bool,
@@ -41,8 +31,18 @@ struct Handle {
     last_used: Instant,
 }
 
+// SAFETY: a container is a closed graph — its engine, the `Rc`/`RefCell` state its native
+// functions share, the futures spawned inside its engine — reachable only through this box;
+// nothing in it is shared with another thread except through `Send + Sync` types (the native
+// gate, the host-buffer budget, the I/O runtime's handles). It is used by one thread at a time,
+// handed over through a mutex or a channel (which order the accesses), and it re-anchors the
+// engine's stack limit on the thread it runs on before each use (`Container::call`/`settle`).
+// Moving the whole graph between threads is therefore sound.
+#[allow(unsafe_code)]
+unsafe impl Send for Parked {}
+
 struct TenantPool {
-    idle: Mutex<Vec<Handle>>,
+    idle: Mutex<Vec<Parked>>,
     slots: Arc<Semaphore>,
 }
 
@@ -60,6 +60,8 @@ pub struct ScriptRuntime {
     packages: Option<Arc<Packages>>,
     /// Slots and memory for native work done for scripts.
     native: Arc<crate::native::NativeGate>,
+    /// The threads invocations run on.
+    workers: Workers,
 }
 
 fn runtime_failure(message: impl Into<String>) -> ScriptFailure {
@@ -68,74 +70,37 @@ fn runtime_failure(message: impl Into<String>) -> ScriptFailure {
     }
 }
 
-/// Starts a container on a thread of its own; resolves once its environment is ready.
-async fn spawn_container(
-    limits: Limits,
-    env: ModuleEnv,
-    prelude: Option<Arc<Vec<u8>>>,
-) -> Result<Handle, String> {
-    let policy = env.egress.clone();
-    let legacy_globals = env.legacy_globals;
-    let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
-    let (ready_tx, ready_rx) = oneshot::channel::<Result<(), String>>();
-    std::thread::Builder::new()
-        .name("sluice-script".into())
-        .stack_size(8 * 1024 * 1024)
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(format!("container runtime: {e}")));
-                    return;
-                }
-            };
-            rt.block_on(async move {
-                let container = match Container::with_prelude(limits, env, prelude).await {
-                    Ok(c) => {
-                        let _ = ready_tx.send(Ok(()));
-                        c
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                while let Some(job) = rx.recv().await {
-                    let (result, mut recycle) = container.call(&job.req, job.deadline).await;
-                    let (console, warnings) = container.take_output();
-                    // The caller gets its answer at once; operations the script left running
-                    // finish (or time out) afterwards, before the container is reused.
-                    let unsettled = container.unsettled();
-                    if !unsettled {
-                        recycle |= !container.settle(job.deadline).await;
-                    }
-                    let _ = job.reply.send(Reply {
-                        result,
-                        console,
-                        warnings,
-                        recycle,
-                        unsettled,
-                    });
-                    if unsettled {
-                        recycle |= !container.settle(job.deadline).await;
-                        let _ = job.settled.send(!recycle);
-                    }
-                    if recycle {
-                        break;
-                    }
-                }
-            });
-        })
-        .map_err(|e| format!("cannot start a script container thread: {e}"))?;
-    ready_rx
-        .await
-        .map_err(|_| "the script container failed to start".to_string())??;
+/// Whether a container is past its lifetime or idle time.
+fn expired(limits: &Limits, p: &Parked, now: Instant) -> bool {
+    now.duration_since(p.created) >= limits.max_lifetime
+        || now.duration_since(p.last_used) >= limits.idle_timeout
+}
+
+/// Returns a container to its pool unless it is past its lifetime.
+fn give_back(limits: &Limits, pool: &TenantPool, mut parked: Parked) {
+    parked.last_used = Instant::now();
+    if !expired(limits, &parked, parked.last_used) {
+        pool.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(parked);
+    }
+}
+
+/// What an invocation needs to build a container when none is parked.
+type Fresh = (Limits, ModuleEnv, Option<Arc<Vec<u8>>>);
+
+/// A parked container, or a new one.
+async fn container_for(parked: Option<Parked>, fresh: Option<Fresh>) -> Result<Parked, String> {
+    if let Some(p) = parked {
+        return Ok(p);
+    }
+    let (limits, env, prelude) = fresh.ok_or("no container to run on")?;
+    let (policy, legacy_globals) = (env.egress.clone(), env.legacy_globals);
+    let container = Container::with_prelude(limits, env, prelude).await?;
     let now = Instant::now();
-    Ok(Handle {
-        tx,
+    Ok(Parked {
+        container: Box::new(container),
         policy,
         legacy_globals,
         created: now,
@@ -143,22 +108,42 @@ async fn spawn_container(
     })
 }
 
-/// Whether a container is past its lifetime or idle time, or its thread is gone.
-fn expired(limits: &Limits, h: &Handle, now: Instant) -> bool {
-    now.duration_since(h.created) >= limits.max_lifetime
-        || now.duration_since(h.last_used) >= limits.idle_timeout
-        || h.tx.is_closed()
-}
-
-/// Returns a container to its pool unless it is past its lifetime.
-fn give_back(limits: &Limits, pool: &TenantPool, mut handle: Handle) {
-    handle.last_used = Instant::now();
-    if !expired(limits, &handle, handle.last_used) {
-        pool.idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(handle);
+/// One invocation, on a worker thread: the call, the answer, then the script's leftovers; the
+/// container goes back to its pool unless it must be recycled, and only then is the
+/// connection's slot (`permit`) free.
+async fn invocation(
+    parked: Parked,
+    req: ScriptRequest,
+    deadline: Instant,
+    pool: (Limits, Arc<TenantPool>, tokio::sync::OwnedSemaphorePermit),
+    reply: oneshot::Sender<Result<Reply, ScriptFailure>>,
+) {
+    let (limits, pool, permit) = pool;
+    let c = &parked.container;
+    let (result, mut recycle) = c.call(&req, deadline).await;
+    let (console, warnings) = c.take_output();
+    let answer = Ok(Reply {
+        result,
+        console,
+        warnings,
+    });
+    // The caller gets its answer at once when the script left operations running (they finish,
+    // or time out, before the container is reused); otherwise the container is back in its pool
+    // before the answer, so the caller's next invocation finds it.
+    let mut waiting = Some((reply, answer));
+    if c.unsettled()
+        && let Some((reply, answer)) = waiting.take()
+    {
+        let _ = reply.send(answer);
     }
+    recycle |= !c.settle(deadline).await;
+    if !recycle {
+        give_back(&limits, &pool, parked);
+    }
+    if let Some((reply, answer)) = waiting {
+        let _ = reply.send(answer);
+    }
+    drop(permit);
 }
 
 impl ScriptRuntime {
@@ -184,6 +169,7 @@ impl ScriptRuntime {
             legacy_globals: Mutex::new(std::collections::HashSet::new()),
             packages: None,
             native: Arc::new(crate::native::NativeGate::default()),
+            workers: Workers::new().expect("the script runtime's threads"),
         }
     }
 
@@ -231,22 +217,12 @@ impl ScriptRuntime {
     }
 
     fn env_for(&self, tenant_id: &str) -> ModuleEnv {
-        let egress = self
-            .egress
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(tenant_id)
-            .cloned()
-            .unwrap_or_else(|| self.default_egress.clone());
+        let (egress, legacy_globals) = self.settings(tenant_id);
         ModuleEnv {
             tenant_id: tenant_id.to_string(),
             egress,
             packages: self.packages.clone(),
-            legacy_globals: self
-                .legacy_globals
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains(tenant_id),
+            legacy_globals,
             native: self.native.for_container(tenant_id),
             buffers: crate::budget::HostBuffers::new(self.limits.memory_bytes),
         }
@@ -300,10 +276,26 @@ impl ScriptRuntime {
             .sum()
     }
 
+    /// The egress policy and legacy-globals setting a tenant's containers must have.
+    fn settings(&self, tenant_id: &str) -> (Arc<EgressPolicy>, bool) {
+        let egress = self
+            .egress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant_id)
+            .cloned()
+            .unwrap_or_else(|| self.default_egress.clone());
+        let legacy = self
+            .legacy_globals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(tenant_id);
+        (egress, legacy)
+    }
+
     async fn invoke(&self, req: ScriptRequest) -> Result<Reply, ScriptFailure> {
         let pool = self.pool(&req.tenant_id, req.connection.as_deref());
-        let req_tenant = req.tenant_id.clone();
-        let _permit =
+        let permit =
             tokio::time::timeout(self.limits.queue_wait, pool.slots.clone().acquire_owned())
                 .await
                 .map_err(|_| {
@@ -313,57 +305,44 @@ impl ScriptRuntime {
                 })?
                 .map_err(|_| runtime_failure("the script runtime is shutting down"))?;
         let now = Instant::now();
-        let reused = {
+        let (policy, legacy) = self.settings(&req.tenant_id);
+        let parked = {
             let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
-            idle.retain(|h| !expired(&self.limits, h, now));
+            // A container built under an older policy or setting is dropped here.
+            idle.retain(|p| {
+                !expired(&self.limits, p, now)
+                    && Arc::ptr_eq(&p.policy, &policy)
+                    && p.legacy_globals == legacy
+            });
             idle.pop()
         };
-        let handle = match reused {
-            Some(h) => h,
-            None => spawn_container(
+        let fresh = parked.is_none().then(|| {
+            (
                 self.limits.clone(),
                 self.env_for(&req.tenant_id),
                 self.prelude.clone(),
             )
-            .await
-            .map_err(runtime_failure)?,
-        };
+        });
         let deadline = Instant::now() + self.limits.deadline;
         let (reply_tx, reply_rx) = oneshot::channel();
-        let (settled_tx, settled_rx) = oneshot::channel();
-        handle
-            .tx
-            .send(Job {
-                req,
-                deadline,
-                reply: reply_tx,
-                settled: settled_tx,
-            })
-            .map_err(|_| runtime_failure("the script container is gone"))?;
+        let job_pool = (self.limits.clone(), pool.clone(), permit);
+        self.workers
+            .run(Box::new(move |io| {
+                io.block_on(async move {
+                    match container_for(parked, fresh).await {
+                        Ok(p) => invocation(p, req, deadline, job_pool, reply_tx).await,
+                        Err(e) => {
+                            let _ = reply_tx.send(Err(runtime_failure(e)));
+                        }
+                    }
+                })
+            }))
+            .map_err(runtime_failure)?;
         // The container enforces the deadline itself; the grace covers a wedged thread.
-        let reply = tokio::time::timeout(self.limits.deadline + Duration::from_secs(5), reply_rx)
+        tokio::time::timeout(self.limits.deadline + Duration::from_secs(5), reply_rx)
             .await
             .map_err(|_| runtime_failure("the script container stopped responding"))?
-            .map_err(|_| runtime_failure("the script container stopped"))?;
-        let env = self.env_for(&req_tenant);
-        let current =
-            Arc::ptr_eq(&handle.policy, &env.egress) && handle.legacy_globals == env.legacy_globals;
-        if !reply.recycle && current {
-            if reply.unsettled {
-                // Back to the pool once the script's leftover operations are done; until then
-                // the container keeps its slot.
-                let (limits, idle) = (self.limits.clone(), pool.clone());
-                tokio::spawn(async move {
-                    let _permit = _permit;
-                    if settled_rx.await == Ok(true) {
-                        give_back(&limits, &idle, handle);
-                    }
-                });
-            } else {
-                give_back(&self.limits, &pool, handle);
-            }
-        }
-        Ok(reply)
+            .map_err(|_| runtime_failure("the script container stopped"))?
     }
 }
 

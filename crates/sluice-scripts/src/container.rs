@@ -272,6 +272,7 @@ pub fn compile_prelude() -> Result<Vec<u8>, String> {
             .map_err(|e| format!("prelude: {e}"))?;
         m.write(rquickjs::module::WriteOptions {
             strip_source: true,
+            strip_debug: true,
             ..Default::default()
         })
         .map_err(|e| format!("prelude: {e}"))

@@ -35,7 +35,7 @@ impl Default for Limits {
             result_bytes: 1024 * 1024,
             containers_per_tenant: 4,
             queue_wait: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(30),
             max_lifetime: Duration::from_secs(1200),
         }
     }

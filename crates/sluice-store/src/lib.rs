@@ -140,7 +140,12 @@ impl SqlStore {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // Bounded per connection (512 KiB of pages, 32 prepared statements; SQLite's
+                // defaults are 2 MiB and sqlx's 100): eight pooled connections otherwise keep
+                // ~20 MiB after a burst, and the OS page cache serves re-reads.
+                .pragma("cache_size", "-512")
+                .statement_cache_capacity(32);
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))

@@ -62,6 +62,8 @@ pub struct ScriptsConfig {
     /// QuickJS heap limit per container.
     pub memory_mib: usize,
     pub containers_per_tenant: usize,
+    /// How long an unused container is kept warm before it is dropped (its memory returned).
+    pub container_idle_seconds: u64,
     /// Consecutive unanswered script runs (deadline passed, no free container) that open a
     /// connection's circuit breaker.
     pub breaker_failures: u32,
@@ -89,6 +91,7 @@ impl Default for ScriptsConfig {
             timeout_seconds: 20,
             memory_mib: 64,
             containers_per_tenant: 4,
+            container_idle_seconds: 30,
             breaker_failures: 5,
             breaker_open_seconds: 30,
             legacy_calls_per_second: 0,
@@ -339,6 +342,9 @@ impl Settings {
         if !(8..=1024).contains(&sc.memory_mib) {
             errors.push("scripts.memory_mib must be 8 to 1024".into());
         }
+        if !(1..=3600).contains(&sc.container_idle_seconds) {
+            errors.push("scripts.container_idle_seconds must be 1 to 3600".into());
+        }
         if !(1..=64).contains(&sc.containers_per_tenant) {
             errors.push("scripts.containers_per_tenant must be 1 to 64".into());
         }
@@ -483,13 +489,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sluice-cfg-scripts-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c.toml");
-        std::fs::write(&path, "[scripts]\ntimeout_seconds = 0\npackages = [\"lodash\"]\n[scripts.egress]\ndeny_cidrs = [\"10.0.0.0/99\"]\n").unwrap();
+        std::fs::write(&path, "[scripts]\ntimeout_seconds = 0\ncontainer_idle_seconds = 0\npackages = [\"lodash\"]\n[scripts.egress]\ndeny_cidrs = [\"10.0.0.0/99\"]\n").unwrap();
         let args = ConfigArgs {
             config: Some(path),
             ..Default::default()
         };
         let errs = Settings::load(&args, &no_env).unwrap_err();
-        assert_eq!(errs.len(), 3, "{errs:#?}");
+        assert_eq!(errs.len(), 4, "{errs:#?}");
+        assert!(
+            errs.iter().any(|e| e.contains("container_idle_seconds")),
+            "{errs:#?}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

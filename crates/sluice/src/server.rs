@@ -130,6 +130,7 @@ fn script_runtime(settings: &Settings) -> Result<sluice_scripts::ScriptRuntime, 
         deadline: Duration::from_secs(sc.timeout_seconds),
         memory_bytes: sc.memory_mib * 1024 * 1024,
         containers_per_tenant: sc.containers_per_tenant,
+        idle_timeout: Duration::from_secs(sc.container_idle_seconds),
         ..sluice_scripts::Limits::default()
     };
     let policy = sc.egress.policy().map_err(StartError::Config)?;
@@ -153,7 +154,10 @@ fn spawn_sweeper(rt: &Arc<sluice_scripts::ScriptRuntime>) {
         loop {
             tick.tick().await;
             match weak.upgrade() {
-                Some(rt) => rt.sweep(),
+                Some(rt) => {
+                    rt.sweep();
+                    metrics::gauge!("script_containers_idle").set(rt.idle_containers() as f64);
+                }
                 None => break,
             }
             let _ = tokio::task::spawn_blocking(crate::memory::release).await;

@@ -6,7 +6,7 @@
 //! the attack: every neighbour login succeeds with the right subject and p99 < 1 s, the
 //! neighbour's configuration never reaches an attacker, the server never dies, its peak RSS
 //! (`VmHWM`) stays under [`PEAK_RSS_BOUND`], and within a minute afterwards its RSS is back
-//! within 1.5× of the level before the attack (or [`RETAINED`] of it: see the assertion).
+//! within 1.5× of the level before the attack.
 //!
 //! Development aids: `HOSTILE_ONLY=<part of a name>` runs only the matching scripts.
 
@@ -31,8 +31,6 @@ const ADDRESS_SPACE_KIB: u64 = 4 * 1024 * 1024;
 /// the server itself.
 const PEAK_RSS_BOUND: u64 = 1200 << 20;
 const SECRET: &str = "neighbour-secret-9f8e7d";
-/// What may stay resident after the attack on a server whose own heap is a few MiB.
-const RETAINED: u64 = 32 << 20;
 
 /// A running `sluice serve` under `ulimit -v`; killed on drop.
 struct Server(Served);
@@ -496,11 +494,11 @@ async fn hostile_scripts_fail_alone_within_memory_bounds_and_memory_returns() {
         );
     }
 
-    // Memory comes back: to within 1.5x of the level before, or — for this small test server,
-    // whose whole heap is a few MiB — to within RETAINED of it (the pages of code the attack's
-    // paths paged in, the idle containers of the connections that answered, SQLite's cache).
+    // Memory comes back to within 1.5x of the level before: what the attack freed is trimmed
+    // (every 10 s), the idle containers of the connections that answered are dropped after
+    // `scripts.container_idle_seconds` (30 s), and SQLite's caches are bounded per connection.
     let attack_over = Instant::now();
-    let back = |rss: u64| rss as f64 <= baseline as f64 * 1.5 || rss <= baseline + RETAINED;
+    let back = |rss: u64| rss as f64 <= baseline as f64 * 1.5;
     let mut now = server.rss();
     while !back(now) && attack_over.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_secs(1)).await;

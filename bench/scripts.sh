@@ -16,7 +16,7 @@ rows = [
   ("warm dispatch p50, in container (µs)", s["warm_in_container_p50_us"], b.get("node_hot_p50_us"), "≤ 15"),
   ("warm dispatch p50, via ScriptRunner port (µs)", s["warm_via_port_p50_us"], b.get("node_hot_p50_us"), "≤ 15"),
   ("cold container + first call p50 (µs)", s["cold_container_p50_us"], b.get("node_fresh_context_p50_us"), "≤ 500, ≥ 1.5× faster than Node"),
-  ("RSS per warm container (KiB)", s["rss_per_warm_container_kib"], None, "≤ 300 KB"),
+  ("RSS per warm container (KiB)", s["rss_per_warm_container_kib"], None, "≤ 250 KiB"),
 ]
 print(f"{'scenario':48} {'sluice':>10} {'node vm':>10} {'node/sluice':>12}  goal")
 for name, v, base, goal in rows:

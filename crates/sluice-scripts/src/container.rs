@@ -17,7 +17,6 @@ use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-const PRELUDE: &str = include_str!("prelude.js");
 /// Compiled scripts kept per container.
 const SCRIPT_CACHE: usize = 64;
 
@@ -241,12 +240,11 @@ fn install_environment<'js>(
             crate::modules::is_forbidden(&name)
         })?,
     )?;
-    host.set("utf8", crate::modules::bytes::natives(ctx, env)?)?;
     host.set("packages", crate::modules::packages::natives(ctx, env)?)?;
     host.set("legacyGlobals", env.legacy_globals)?;
     let prelude: Function = match bytecode {
-        Some(b) => load_prelude(ctx, b)?,
-        None => ctx.eval_with_options(PRELUDE, eval_options("sluice:prelude"))?,
+        Some(b) => crate::prelude::load(ctx, b)?,
+        None => ctx.eval_with_options(crate::prelude::SOURCE, eval_options("sluice:prelude"))?,
     };
     prelude.call((host,))
 }
@@ -257,36 +255,10 @@ fn runtime_of(ctx: &Ctx<'_>) -> *mut rquickjs::qjs::JSRuntime {
     unsafe { rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr()) }
 }
 
-/// The prelude as a module source (its default export is the prelude function).
-fn prelude_module_source() -> String {
-    format!("export default {PRELUDE}")
-}
-
 /// Compiles the prelude once to QuickJS bytecode; loading that is several times faster than
 /// parsing the source in every new container.
 pub fn compile_prelude() -> Result<Vec<u8>, String> {
-    let rt = rquickjs::Runtime::new().map_err(|e| e.to_string())?;
-    let ctx = rquickjs::Context::full(&rt).map_err(|e| e.to_string())?;
-    ctx.with(|ctx| {
-        let m = rquickjs::Module::declare(ctx.clone(), "sluice:prelude", prelude_module_source())
-            .map_err(|e| format!("prelude: {e}"))?;
-        m.write(rquickjs::module::WriteOptions {
-            strip_source: true,
-            strip_debug: true,
-            ..Default::default()
-        })
-        .map_err(|e| format!("prelude: {e}"))
-    })
-}
-
-#[allow(unsafe_code)]
-fn load_prelude<'js>(ctx: &Ctx<'js>, bytecode: &[u8]) -> rquickjs::Result<Function<'js>> {
-    // SAFETY: the bytes are exactly what `compile_prelude` wrote with this same engine build in
-    // this process (never read from outside), and the container keeps them alive for as long as
-    // its runtime (QuickJS may reference them).
-    let m = unsafe { rquickjs::Module::load(ctx.clone(), bytecode)? };
-    let (m, _done) = m.eval()?;
-    m.get("default")
+    crate::prelude::compile()
 }
 
 impl Container {

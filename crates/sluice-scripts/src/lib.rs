@@ -6,6 +6,7 @@
 //!   connection, each a QuickJS runtime; an invocation runs on a worker thread ([`workers`]).
 //! - [`container`]: one container — its engine, limits, globals and compiled-script cache.
 //! - [`invoke`]: one invocation — the Auth0 callback contract and marshaling of results/errors.
+//! - [`prelude`]: the script environment every container installs, compiled once to bytecode.
 //! - [`plain`]: reading results and errors as plain data without running script code.
 //! - [`egress`]: the per-tenant policy every outbound connection of a script passes.
 //! - [`budget`]: host buffers (query results, HTTP bodies) held for a container, capped.
@@ -22,6 +23,7 @@ pub mod limits;
 pub mod modules;
 pub mod native;
 pub mod plain;
+pub mod prelude;
 pub mod runtime;
 pub mod workers;
 

@@ -99,56 +99,13 @@
     define(C.name, freeze(C));
   }
 
-  // --- console: util.format-like formatting, captured by the host ----------------------------
-  const inspect = (v, depth) => {
-    if (typeof v === 'string') return depth === 0 ? v : JSON.stringify(v);
-    if (typeof v === 'function') return '[Function: ' + (v.name || 'anonymous') + ']';
-    if (typeof v === 'bigint') return String(v) + 'n';
-    if (typeof v === 'symbol') return v.toString();
-    if (v === null || typeof v !== 'object') return String(v);
-    if (v instanceof Error) return v.stack ? (v.name + ': ' + v.message + '\n' + v.stack).trimEnd() : v.name + ': ' + v.message;
-    try {
-      const seen = new WeakSet();
-      return JSON.stringify(v, (k, x) => {
-        if (typeof x === 'object' && x !== null) {
-          if (seen.has(x)) return '[Circular]';
-          seen.add(x);
-        }
-        if (typeof x === 'bigint') return String(x) + 'n';
-        if (typeof x === 'function') return '[Function: ' + (x.name || 'anonymous') + ']';
-        return x;
-      });
-    } catch (e) {
-      return Object.prototype.toString.call(v);
-    }
-  };
-  const format = (args) => {
-    let out = '';
-    let i = 0;
-    if (typeof args[0] === 'string') {
-      const f = args[0];
-      i = 1;
-      out = f.replace(/%[sdifjoO%]/g, (m) => {
-        if (m === '%%') return '%';
-        if (i >= args.length) return m;
-        const a = args[i++];
-        switch (m) {
-          case '%s': return typeof a === 'string' ? a : inspect(a, 1);
-          case '%d': case '%i': return String(m === '%i' ? parseInt(a, 10) : Number(a));
-          case '%f': return String(parseFloat(a));
-          case '%j': try { return JSON.stringify(a); } catch (e) { return '[Circular]'; }
-          default: return inspect(a, 1);
-        }
-      });
-    }
-    for (; i < args.length; i++) out += (out.length ? ' ' : '') + inspect(args[i], 0);
-    return out;
-  };
+  // --- console: util.format's formatting, captured by the host -------------------------------
+  // `util` (the formatter) is loaded on the first console call.
   const consoleObj = {};
   for (const level of ['log', 'info', 'warn', 'error', 'debug', 'trace']) {
     const sink = level === 'trace' ? 'debug' : level;
     // host.write answers false once this invocation's output cap is reached: stop formatting.
-    consoleObj[level] = function (...args) { if (host.accepting()) host.write(sink, format(args)); };
+    consoleObj[level] = function (...args) { if (host.accepting()) host.write(sink, apply(util().format, undefined, args)); };
   }
   define('console', freeze(consoleObj));
 
@@ -200,56 +157,6 @@
     on: () => undefined,
   }));
   define('global', g);
-
-  // --- base64 ----------------------------------------------------------------------------------
-  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  if (typeof g.btoa !== 'function') {
-    define('btoa', (s) => {
-      s = String(s);
-      let out = '';
-      for (let i = 0; i < s.length; i += 3) {
-        const a = s.charCodeAt(i), b = s.charCodeAt(i + 1), c = s.charCodeAt(i + 2);
-        if (a > 255 || b > 255 || c > 255) throw new Error('Invalid character');
-        const n = (a << 16) | ((b || 0) << 8) | (c || 0);
-        out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63] + (i + 1 < s.length ? B64[(n >> 6) & 63] : '=') + (i + 2 < s.length ? B64[n & 63] : '=');
-      }
-      return out;
-    });
-  }
-  if (typeof g.atob !== 'function') {
-    define('atob', (s) => {
-      s = String(s).replace(/[\t\n\f\r ]/g, '').replace(/=+$/, '');
-      if (/[^A-Za-z0-9+/]/.test(s) || s.length % 4 === 1) throw new Error('Invalid character');
-      let out = '';
-      let bits = 0, acc = 0;
-      for (const ch of s) {
-        acc = (acc << 6) | B64.indexOf(ch);
-        bits += 6;
-        if (bits >= 8) { bits -= 8; out += String.fromCharCode((acc >> bits) & 255); }
-      }
-      return out;
-    });
-  }
-  if (typeof g.structuredClone !== 'function') {
-    const clone = (v, seen) => {
-      if (v === null || typeof v !== 'object') {
-        if (typeof v === 'function' || typeof v === 'symbol') throw new Error('could not be cloned');
-        return v;
-      }
-      if (seen.has(v)) return seen.get(v);
-      let out;
-      if (v instanceof Date) out = new Date(v.getTime());
-      else if (v instanceof RegExp) out = new RegExp(v.source, v.flags);
-      else if (v instanceof Map) { out = new Map(); seen.set(v, out); v.forEach((x, k) => out.set(clone(k, seen), clone(x, seen))); return out; }
-      else if (v instanceof Set) { out = new Set(); seen.set(v, out); v.forEach((x) => out.add(clone(x, seen))); return out; }
-      else if (ArrayBuffer.isView(v)) out = v.slice();
-      else if (Array.isArray(v)) { out = []; seen.set(v, out); v.forEach((x, i) => { out[i] = clone(x, seen); }); return out; }
-      else { out = {}; seen.set(v, out); for (const k of Object.keys(v)) out[k] = clone(v[k], seen); return out; }
-      seen.set(v, out);
-      return out;
-    };
-    define('structuredClone', (v) => clone(v, new Map()));
-  }
 
   // --- require: host modules first, then operator-added packages --------------------------------
   // Host modules (and util) win over packages of the same name, and forbidden built-ins stay
@@ -346,9 +253,11 @@
     req.resolve = resolve;
     return req;
   };
+  // The host's own modules behind globals (`sluice:...`) are not for scripts to require.
   const require = function require(spec) {
     checkId(spec);
     const name = moduleName(spec);
+    if (name.startsWith('sluice:')) notFound("Cannot find module '" + spec + "'");
     const b = builtin(name);
     if (b !== NONE) return b;
     if (host.forbidden(name)) forbidden(name);
@@ -366,41 +275,8 @@
     return loadPackage(filename);
   };
   define('require', require);
-  // util is built here, where console's formatter lives.
-  const promisify = (fn) => {
-    if (typeof fn !== 'function') throw new TypeError('The "original" argument must be of type function');
-    if (fn[promisify.custom]) return fn[promisify.custom];
-    return function (...args) {
-      return new PromiseCtor((resolve, reject) => {
-        apply(fn, this, [...args, (err, ...values) => (err ? reject(err) : resolve(values.length > 1 ? values : values[0]))]);
-      });
-    };
-  };
-  promisify.custom = Symbol.for('nodejs.util.promisify.custom');
-  const util = freeze({
-    format: (...args) => format(args),
-    inspect: (v) => inspect(v, 1),
-    promisify,
-    callbackify: (fn) => function (...args) {
-      const cb = args.pop();
-      apply(promiseThen, PromiseCtor.resolve(apply(fn, this, args)), [(v) => cb(null, v), (e) => cb(e)]);
-    },
-    inherits: (ctor, superCtor) => { Object.setPrototypeOf(ctor.prototype, superCtor.prototype); Object.setPrototypeOf(ctor, superCtor); ctor.super_ = superCtor; },
-    deprecate: (fn) => fn,
-    isArray: Array.isArray,
-    isDeepStrictEqual: (a, b) => JSON.stringify(a) === JSON.stringify(b),
-    types: freeze({
-      isDate: (v) => v instanceof Date,
-      isRegExp: (v) => v instanceof RegExp,
-      isPromise: (v) => v instanceof PromiseCtor,
-      isUint8Array: (v) => v instanceof Uint8Array,
-      isNativeError: (v) => v instanceof Error,
-    }),
-    get TextEncoder() { return g.TextEncoder; },
-    get TextDecoder() { return g.TextDecoder; },
-  });
-  moduleCache.set('util', util);
-  moduleCache.set('util/types', util.types);
+  let utilExports;
+  const util = () => utilExports || (utilExports = builtin('util'));
   // Pre-Node-16 "magic" globals, when the tenant turned them on: each loads on first use.
   if (host.legacyGlobals === true) {
     const lazy = (name, make) => defineProperty(g, name, {
@@ -431,25 +307,6 @@
       return B;
     },
   });
-  class TextEncoder {
-    get encoding() { return 'utf-8'; }
-    encode(s) { return new Uint8Array(host.utf8.utf8Encode(s === undefined ? '' : String(s))); }
-  }
-  class TextDecoder {
-    constructor(label) {
-      const l = String(label === undefined ? 'utf-8' : label).toLowerCase();
-      if (l !== 'utf-8' && l !== 'utf8') throw new RangeError('Only utf-8 is supported');
-    }
-    get encoding() { return 'utf-8'; }
-    decode(b) {
-      if (b === undefined) return '';
-      const u = b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-      return host.utf8.utf8Decode(u);
-    }
-  }
-  if (typeof g.TextEncoder !== 'function') define('TextEncoder', TextEncoder);
-  if (typeof g.TextDecoder !== 'function') define('TextDecoder', TextDecoder);
-
   // --- web globals from host modules, loaded on first use: fetch & co. and URL ------------------
   const lazyGlobal = (name, load) => {
     const settle = (value) => defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
@@ -464,6 +321,8 @@
     if (!(n in g)) lazyGlobal(n, () => (n === 'fetch' ? require('node-fetch') : require('node-fetch')[n]));
   }
   for (const n of ['URL', 'URLSearchParams']) if (!(n in g)) lazyGlobal(n, () => require('url')[n]);
+  for (const n of ['TextEncoder', 'TextDecoder']) if (typeof g[n] !== 'function') lazyGlobal(n, () => util()[n]);
+  if (typeof g.structuredClone !== 'function') lazyGlobal('structuredClone', () => builtin('sluice:structuredClone'));
 
   // --- the invocation contract ------------------------------------------------------------------
   const isThenable = (r) => r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function';
@@ -489,13 +348,13 @@
       ret = apply(fn, undefined, args);
     } catch (e) {
       if (!called) { called = true; done(asError(e, 'the script threw'), undefined, dateJSON); }
-      else host.warn('the script threw after calling the callback: ' + inspect(e, 0));
+      else host.warn('the script threw after calling the callback: ' + util().format('%s', e));
       return;
     }
     if (isThenable(ret)) {
       const onRejected = (e) => {
         if (!called) { called = true; done(asError(e, 'the script\'s promise was rejected'), undefined, dateJSON); }
-        else host.warn('the script\'s promise was rejected after the callback was called: ' + inspect(e, 0));
+        else host.warn('the script\'s promise was rejected after the callback was called: ' + util().format('%s', e));
       };
       if (ret instanceof PromiseCtor) apply(promiseThen, ret, [undefined, onRejected]);
       else ret.then(undefined, onRejected);

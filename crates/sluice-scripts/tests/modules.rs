@@ -36,6 +36,41 @@ async fn require_accepts_versions_and_node_prefix_and_caches() {
     assert_eq!(r, Ok(json!({"same": true, "scoped": "function"})));
 }
 
+/// `util`, `structuredClone`, `TextEncoder` and `TextDecoder` are loaded on first use (a
+/// container that never touches them does not hold them); they behave the same either way.
+#[tokio::test]
+async fn util_and_web_globals_load_on_first_use_and_behave_as_in_node() {
+    let rt = runtime();
+    let r = run(&rt, r#"
+      const src = { d: new Date(0), m: new Map([['k', [1, 2]]]), s: new Set(['x']), n: { deep: true } };
+      src.self = src;
+      const c = structuredClone(src);
+      const util = require('util');
+      let threw = false;
+      try { structuredClone({ f() {} }); } catch (e) { threw = true; }
+      cb(null, {
+        copied: c !== src && c.self === c && c.n !== src.n && c.n.deep === true,
+        date: c.d instanceof Date && c.d.getTime() === 0, map: c.m.get('k'), set: c.s.has('x'),
+        fnRefused: threw,
+        same: util === require('node:util') && util.TextEncoder === TextEncoder && util.TextDecoder === TextDecoder,
+        types: require('util/types') === util.types && util.types.isDate(new Date()),
+        format: util.format('%s=%d %j', 'a', 42, { b: 1 }, 'rest'),
+        inspect: util.inspect({ a: [1, 'x'] }),
+        encoded: Array.from(new TextEncoder().encode('✓')),
+      });
+    "#).await.unwrap();
+    assert_eq!(r["copied"], true, "{r}");
+    assert_eq!(r["date"], true);
+    assert_eq!(r["map"], json!([1, 2]));
+    assert_eq!(r["set"], true);
+    assert_eq!(r["fnRefused"], true);
+    assert_eq!(r["same"], true);
+    assert_eq!(r["types"], true);
+    assert_eq!(r["format"], "a=42 {\"b\":1} rest");
+    assert_eq!(r["inspect"], "{\"a\":[1,\"x\"]}");
+    assert_eq!(r["encoded"], json!([226, 156, 147]));
+}
+
 #[tokio::test]
 async fn forbidden_and_unknown_modules_fail_with_module_not_found() {
     let rt = runtime();
@@ -44,6 +79,8 @@ async fn forbidden_and_unknown_modules_fail_with_module_not_found() {
         ("child_process", "not available"),
         ("net", "not available"),
         ("left-pad", "Cannot find module 'left-pad'"),
+        // The host's own modules behind globals are not requireable.
+        ("sluice:structuredClone", "Cannot find module"),
     ] {
         let r = run(&rt, &format!("try {{ require('{m}'); cb(null, {{}}); }} catch (e) {{ cb(null, {{code: e.code, message: e.message}}); }}")).await.unwrap();
         assert_eq!(r["code"], "MODULE_NOT_FOUND", "{m}");

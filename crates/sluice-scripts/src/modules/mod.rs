@@ -119,6 +119,22 @@ pub const MODULES: &[ModuleDef] = &[
         source: include_str!("url.js"),
         natives: http::url_natives,
     },
+    ModuleDef {
+        name: "util",
+        source: include_str!("util.js"),
+        natives: bytes::natives,
+    },
+    ModuleDef {
+        name: "util/types",
+        source: include_str!("util_types.js"),
+        natives: js_only,
+    },
+    // Behind the `structuredClone` global; `require` refuses `sluice:` names.
+    ModuleDef {
+        name: "sluice:structuredClone",
+        source: include_str!("structured_clone.js"),
+        natives: js_only,
+    },
 ];
 
 /// Node built-ins that give access to the host; requiring them fails with a clear message.

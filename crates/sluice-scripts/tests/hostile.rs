@@ -516,6 +516,46 @@ async fn query_results_in_flight_count_against_the_containers_budget() {
     still_serving(&rt, "evil").await;
 }
 
+/// A parameterless text of several statements runs through the simple protocol, which
+/// tokio-postgres would buffer whole: its rows are streamed and charged like any other result.
+#[tokio::test]
+async fn a_multi_statement_query_result_is_charged_and_capped_as_it_arrives() {
+    let url = std::env::var("SLUICE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let rt = runtime();
+    let before = peak_rss_bytes();
+    // 200 MiB of rows after a first statement: far past the container's budget.
+    let o = rt
+        .run(ScriptRequest {
+            configuration: BTreeMap::from([("url".to_string(), url)]),
+            ..req(
+                "evil",
+                "async function (e, p, cb) {
+                   const pg = require('pg');
+                   const c = new pg.Client(configuration.url); await c.connect();
+                   try {
+                     await c.query(\"SELECT 1; SELECT repeat('x', 1048576) AS blob FROM generate_series(1, 200)\");
+                     cb(null, { user_id: 'held' });
+                   } catch (err) { cb(new UnauthorizedError(err.message)); } finally { await c.end(); }
+                 }",
+            )
+        })
+        .await;
+    let grown = peak_rss_bytes().saturating_sub(before);
+    assert!(
+        grown < 100 << 20,
+        "the 200 MiB result was held: the peak grew by {} MiB",
+        grown >> 20
+    );
+    match o.result {
+        Err(ScriptFailure::Unauthorized { message }) => {
+            assert!(message.starts_with("pg: "), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    still_serving(&rt, "evil").await;
+}
+
 /// CPU time this process has used, in clock ticks (Linux: 100 per second).
 fn cpu_ticks() -> u64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();

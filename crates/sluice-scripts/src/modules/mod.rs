@@ -17,6 +17,7 @@ mod mysql_sql;
 pub mod packages;
 pub mod pg;
 mod pg_decode;
+mod pg_query;
 pub mod sign;
 
 pub use crate::egress::ModuleEnv;

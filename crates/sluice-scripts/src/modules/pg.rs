@@ -24,12 +24,12 @@
 //!   the simple protocol; its values are then all strings.
 //! - Not supported: TLS (a config asking for `ssl`, or `sslmode=require`/`verify-*`, fails with a
 //!   clear error; `sslmode=disable|allow|prefer` connect in plain text), Unix-domain sockets,
-//!   LISTEN/NOTIFY events, COPY, cursors. A result is buffered whole in Rust before it reaches
-//!   the script's heap (whose memory limit then applies).
+//!   LISTEN/NOTIFY events, COPY, cursors. A result is read whole in Rust before it reaches the
+//!   script's heap, each row charged as it arrives to the container's host buffers, one result
+//!   capped at 32 MiB ([`super::pg_query`] runs the query).
 
-use super::pg_decode::{Dec, conv_for, dec_for, decode, hex};
+use super::pg_query::run_query;
 use crate::egress::{EgressPolicy, ModuleEnv};
-use futures_util::TryStreamExt;
 use rquickjs::function::Async;
 use rquickjs::{Array, Ctx, Function, Object, Value};
 use std::cell::{Cell, RefCell};
@@ -42,8 +42,8 @@ use std::time::{Duration, Instant};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::ErrorPosition;
 use tokio_postgres::types::private::BytesMut;
-use tokio_postgres::types::{Format, FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::types::{Format, IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, NoTls};
 
 /// Open connections per container (pooled or not, idle ones included).
 pub const MAX_CONNECTIONS: usize = 20;
@@ -52,11 +52,9 @@ pub const MAX_IDLE: usize = 4;
 /// How long an ended connection is kept for reuse.
 pub const IDLE_FOR: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Values converted to text per round trip.
-const TEXT_BATCH: usize = 500;
 const SSL_UNSUPPORTED: &str = "pg: TLS (ssl) connections to PostgreSQL are not supported by this runtime yet; connect without ssl (sslmode=disable)";
 
-type BoxError = Box<dyn StdError + Sync + Send>;
+pub(super) type BoxError = Box<dyn StdError + Sync + Send>;
 
 struct State {
     clients: RefCell<HashMap<u32, Open>>,
@@ -109,18 +107,22 @@ pub(super) fn s(v: impl Into<String>) -> Val {
 
 /// An error as the facade rebuilds it: `kind` is `db` (a server error, npm pg's
 /// `DatabaseError`), `net`, `egress` or `usage`; the other fields become the Error's.
-fn err(kind: &'static str, message: impl Into<String>, mut props: Vec<(&'static str, Val)>) -> Val {
+pub(super) fn err(
+    kind: &'static str,
+    message: impl Into<String>,
+    mut props: Vec<(&'static str, Val)>,
+) -> Val {
     props.splice(0..0, [("kind", s(kind)), ("message", s(message))]);
     Val::Obj(props)
 }
 
-fn usage(message: impl Into<String>) -> Val {
+pub(super) fn usage(message: impl Into<String>) -> Val {
     err("usage", message, Vec::new())
 }
 
 /// A query parameter: text (as npm pg sends them), NULL, or a binary value of a known type.
 #[derive(Debug)]
-enum Param {
+pub(super) enum Param {
     Null,
     Text(String),
     Binary(Vec<u8>),
@@ -145,24 +147,6 @@ impl ToSql for Param {
         }
     }
     to_sql_checked!();
-}
-
-/// A column value's raw bytes, whatever its type.
-struct Raw<'a>(Option<&'a [u8]>);
-
-/// Largest query result read into a script (the sum of the raw column values).
-const MAX_RESULT_BYTES: usize = 32 * 1024 * 1024;
-
-impl<'a> FromSql<'a> for Raw<'a> {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
-        Ok(Raw(Some(raw)))
-    }
-    fn from_sql_null(_: &Type) -> Result<Self, BoxError> {
-        Ok(Raw(None))
-    }
-    fn accepts(_: &Type) -> bool {
-        true
-    }
 }
 
 // --- connecting -----------------------------------------------------------------------------
@@ -243,7 +227,7 @@ fn net_error(e: &std::io::Error, addr: Option<SocketAddr>) -> Val {
     err("net", message, props)
 }
 
-fn pg_error(e: &tokio_postgres::Error) -> Val {
+pub(super) fn pg_error(e: &tokio_postgres::Error) -> Val {
     if let Some(db) = e.as_db_error() {
         let mut props = vec![
             ("severity", s(db.severity())),
@@ -417,207 +401,6 @@ async fn open_new(st: &State, o: ConnOpts, key: ConnKey) -> Result<Open, Val> {
     })
 }
 
-// --- decoding -------------------------------------------------------------------------------
-
-/// `{ count, fields: [{name, dataTypeID, tableID, columnID, dataTypeModifier, conv}], rows }`
-/// (the facade reads `command` and `rowCount` from the statement's text and `count`).
-fn result(count: u64, fields: Vec<Val>, rows: Vec<Vec<Val>>) -> Val {
-    let rows = rows.into_iter().map(Val::Array).collect();
-    Val::Obj(vec![
-        ("count", Val::Num(count as f64)),
-        ("fields", Val::Array(fields)),
-        ("rows", Val::Array(rows)),
-    ])
-}
-
-fn field(name: &str, oid: u32, table: u32, column: i16, modifier: i32, conv: &str) -> Val {
-    Val::Obj(vec![
-        ("name", s(name)),
-        ("dataTypeID", Val::Num(oid.into())),
-        ("tableID", Val::Num(table.into())),
-        ("columnID", Val::Num(column.into())),
-        ("dataTypeModifier", Val::Num(modifier.into())),
-        ("conv", s(conv)),
-    ])
-}
-
-/// The server's text form of binary values of type `ty`; `\x...` hex where it cannot say.
-async fn server_text(client: &Client, ty: &Type, values: Vec<Vec<u8>>) -> Vec<String> {
-    let mut out = Vec::with_capacity(values.len());
-    // Anonymous records and pseudo-types cannot be received back: do not even try (a failed
-    // statement would abort the script's open transaction).
-    let convertible = ty.oid() != 2249 && !matches!(ty.kind(), Kind::Pseudo);
-    for chunk in values.chunks(TEXT_BATCH) {
-        let mut rows = None;
-        if convertible {
-            let cols: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}::text")).collect();
-            let params: Vec<Param> = chunk.iter().cloned().map(Param::Binary).collect();
-            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
-                .iter()
-                .map(|p| (p as &(dyn ToSql + Sync), ty.clone()))
-                .collect();
-            let sql = format!("SELECT {}", cols.join(", "));
-            rows = client.query_typed(&sql, &typed).await.ok();
-        }
-        match rows.as_deref() {
-            Some([row]) => out.extend((0..chunk.len()).map(|i| {
-                let t = row.try_get::<_, Option<String>>(i).ok().flatten();
-                t.unwrap_or_default()
-            })),
-            _ => out.extend(chunk.iter().map(|b| format!("\\x{}", hex(b)))),
-        }
-    }
-    out
-}
-
-/// Several statements in one parameterless text: the simple protocol, every value a string.
-async fn simple(client: &Client, text: &str) -> Result<Val, Val> {
-    let msgs = client.simple_query(text).await.map_err(|e| pg_error(&e))?;
-    let (mut out, mut fields, mut rows) = (Vec::new(), Vec::new(), Vec::new());
-    for m in msgs {
-        match m {
-            SimpleQueryMessage::RowDescription(cols) => {
-                fields = cols
-                    .iter()
-                    .map(|c| field(c.name(), 25, 0, 0, -1, ""))
-                    .collect();
-            }
-            SimpleQueryMessage::Row(r) => rows.push(
-                (0..r.len())
-                    .map(|i| r.get(i).map_or(Val::Null, s))
-                    .collect(),
-            ),
-            SimpleQueryMessage::CommandComplete(n) => {
-                out.push(result(
-                    n,
-                    std::mem::take(&mut fields),
-                    std::mem::take(&mut rows),
-                ));
-            }
-            _ => {}
-        }
-    }
-    Ok(Val::Obj(vec![("multi", Val::Array(out))]))
-}
-
-async fn run_query(
-    client: &Client,
-    text: &str,
-    params: Vec<Param>,
-    buffers: &crate::budget::HostBuffers,
-) -> Result<Val, Val> {
-    let stmt = match client.prepare(text).await {
-        Ok(st) => st,
-        Err(e)
-            if params.is_empty()
-                && e.as_db_error().is_some_and(|d| {
-                    d.code().code() == "42601" && d.message().contains("multiple commands")
-                }) =>
-        {
-            return simple(client, text).await;
-        }
-        Err(e) => return Err(pg_error(&e)),
-    };
-    if stmt.params().len() != params.len() {
-        let message = format!(
-            "bind message supplies {} parameters, but prepared statement \"\" requires {}",
-            params.len(),
-            stmt.params().len()
-        );
-        return Err(err(
-            "db",
-            message,
-            vec![("severity", s("ERROR")), ("code", s("08P01"))],
-        ));
-    }
-    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-    let cols = stmt.columns();
-    if cols.is_empty() {
-        let n = client
-            .execute(&stmt, &refs)
-            .await
-            .map_err(|e| pg_error(&e))?;
-        return Ok(result(n, Vec::new(), Vec::new()));
-    }
-    // Read rows as they stream in and stop at the size cap, so a huge result is never
-    // buffered whole in Rust before the script's memory limit could apply.
-    let stream = client
-        .query_raw(&stmt, refs.iter().copied())
-        .await
-        .map_err(|e| pg_error(&e))?;
-    futures_util::pin_mut!(stream);
-    let mut rows = Vec::new();
-    let mut bytes = 0usize;
-    let mut charge = buffers.charge();
-    while let Some(row) = stream.try_next().await.map_err(|e| pg_error(&e))? {
-        let before = bytes;
-        for i in 0..row.len() {
-            if let Ok(Raw(Some(b))) = row.try_get::<_, Raw>(i) {
-                bytes += b.len();
-            }
-        }
-        charge
-            .grow(bytes - before + 16 * row.len())
-            .map_err(|m| usage(format!("pg: {m}")))?;
-        if bytes > MAX_RESULT_BYTES {
-            return Err(usage(format!(
-                "pg: the query result is larger than {} MiB; select fewer rows or columns",
-                MAX_RESULT_BYTES / (1024 * 1024)
-            )));
-        }
-        rows.push(row);
-    }
-    let decs: Vec<Dec> = cols.iter().map(|c| dec_for(c.type_())).collect();
-    let mut pending: Vec<Vec<Vec<u8>>> = vec![Vec::new(); cols.len()];
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut vals = Vec::with_capacity(cols.len());
-        for (i, dec) in decs.iter().enumerate() {
-            let raw = row
-                .try_get::<_, Raw>(i)
-                .map_err(|e| usage(format!("pg: {e}")))?;
-            vals.push(match (raw.0, dec) {
-                (None, _) => Val::Null,
-                (Some(b), Dec::Text) => {
-                    pending[i].push(b.to_vec());
-                    Val::Pending(pending[i].len() - 1)
-                }
-                (Some(b), d) => decode(d, b).map_err(|e| {
-                    let (name, ty) = (cols[i].name(), cols[i].type_());
-                    usage(format!("pg: cannot read column {name} (type {ty}): {e}"))
-                })?,
-            });
-        }
-        out.push(vals);
-    }
-    for (i, values) in pending.into_iter().enumerate() {
-        if values.is_empty() {
-            continue;
-        }
-        let mut texts = server_text(client, cols[i].type_(), values).await;
-        for row in &mut out {
-            if let Some(Val::Pending(k)) = row.get(i) {
-                row[i] = s(texts.get_mut(*k).map(std::mem::take).unwrap_or_default());
-            }
-        }
-    }
-    let fields = cols
-        .iter()
-        .map(|c| {
-            let (t, col) = (c.table_oid().unwrap_or(0), c.column_id().unwrap_or(0));
-            field(
-                c.name(),
-                c.type_().oid(),
-                t,
-                col,
-                c.type_modifier(),
-                conv_for(c.type_()),
-            )
-        })
-        .collect();
-    Ok(result(out.len() as u64, fields, out))
-}
-
 // --- JavaScript -----------------------------------------------------------------------------
 
 fn val_js<'js>(ctx: &Ctx<'js>, v: Val) -> rquickjs::Result<Value<'js>> {
@@ -741,7 +524,7 @@ pub fn natives<'js>(ctx: &Ctx<'js>, env: &ModuleEnv) -> rquickjs::Result<Object<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::pg_decode::{array, numeric_text};
+    use crate::modules::pg_decode::{Dec, array, numeric_text};
 
     fn words(v: &[i16]) -> Vec<u8> {
         v.iter().flat_map(|w| w.to_be_bytes()).collect()

@@ -33,6 +33,7 @@ struct TestDb {
 impl TestDb {
     async fn new(setup: &str) -> TestDb {
         static N: AtomicU32 = AtomicU32::new(0);
+        #[allow(clippy::disallowed_methods)] // a unique database name
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())

@@ -1,6 +1,7 @@
-//! `CoreError`: the one error type of the domain. Each variant carries the external message
-//! (safe to show a caller) separately from internal context (logged, never returned). The HTTP
-//! layer maps it to a status and an Auth0-shaped body exactly once.
+//! `CoreError`: the one error type of the domain. Each variant says what happened and carries
+//! the external message (safe to show a caller) separately from internal context (logged, never
+//! returned). The domain picks no HTTP status: `sluice-http/src/error.rs` maps every variant
+//! (and every [`OAuthErrorKind`]) to a status and an Auth0-shaped body, once.
 
 use crate::ports::StoreError;
 
@@ -19,13 +20,15 @@ pub enum CoreError {
     NotFound { code: &'static str, message: String },
     #[error("conflict ({code}): {message}")]
     Conflict { code: &'static str, message: String },
-    /// An Authentication API (OAuth) error: `{error, error_description}` with this status.
-    #[error("oauth error {status} {error}: {description}")]
+    /// An Authentication API (OAuth/OIDC) error: `{error, error_description}`.
+    #[error("oauth error {}: {description}", kind.code())]
     OAuth {
-        status: u16,
-        error: &'static str,
+        kind: OAuthErrorKind,
         description: String,
     },
+    /// A password refused by the connection's strength policy (Auth0's `PasswordStrengthError`).
+    #[error("PasswordStrengthError: Password is too weak")]
+    PasswordTooWeak,
     /// A dependency (store) is unreachable; the caller may retry.
     #[error("service unavailable: {internal}")]
     Unavailable { internal: String },
@@ -52,16 +55,71 @@ impl CoreError {
             internal: internal.into(),
         }
     }
-    pub fn oauth(status: u16, error: &'static str, description: impl Into<String>) -> Self {
+    pub fn oauth(kind: OAuthErrorKind, description: impl Into<String>) -> Self {
         CoreError::OAuth {
-            status,
-            error,
+            kind,
             description: description.into(),
         }
     }
     /// A request body that failed to parse: Auth0's "Payload validation error".
     pub fn payload(err: impl std::fmt::Display) -> Self {
         CoreError::bad_request(format!("Payload validation error: '{err}'."))
+    }
+}
+
+/// What went wrong in an Authentication API exchange: each kind is one of Auth0's `error` codes
+/// in the situation Auth0 answers it (the same code can come with different statuses, so the
+/// kinds are situations, not codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthErrorKind {
+    /// A parameter is missing, malformed or unsupported.
+    InvalidRequest,
+    /// A well-formed request refused for what it asks (a refresh token of another client).
+    RefusedRequest,
+    UnsupportedGrantType,
+    /// Client authentication failed (unknown client, wrong secret or assertion).
+    InvalidClient,
+    /// The presented credentials do not authenticate the caller (`Unauthorized`).
+    Unauthenticated,
+    /// A rule or script refused the user (`UnauthorizedError`), or the user is blocked.
+    Unauthorized,
+    /// Authenticated, but not allowed (a rule, hook or Action denied; an unknown API).
+    AccessDenied,
+    /// Wrong credentials, or an unknown, used or expired code or refresh token.
+    InvalidGrant,
+    InvalidScope,
+    /// The client may not use this grant or connection.
+    UnauthorizedClient,
+    /// Brute-force protection blocked the account.
+    TooManyAttempts,
+    /// A connection's legacy-store rate limit refused the call.
+    TooManyRequests,
+    /// A credentials-exchange Action denied with `server_error`.
+    ActionServerError,
+    /// A script or extension failed in an unexpected way.
+    ServerError,
+    /// A dependency (a legacy store behind an open breaker) is unavailable for now.
+    TemporarilyUnavailable,
+}
+
+impl OAuthErrorKind {
+    /// Auth0's `error` code.
+    pub fn code(self) -> &'static str {
+        use OAuthErrorKind::*;
+        match self {
+            InvalidRequest | RefusedRequest => "invalid_request",
+            UnsupportedGrantType => "unsupported_grant_type",
+            InvalidClient => "invalid_client",
+            Unauthenticated | AccessDenied => "access_denied",
+            Unauthorized => "unauthorized",
+            InvalidGrant => "invalid_grant",
+            InvalidScope => "invalid_scope",
+            UnauthorizedClient => "unauthorized_client",
+            TooManyAttempts => "too_many_attempts",
+            TooManyRequests => "too_many_requests",
+            ActionServerError | ServerError => "server_error",
+            TemporarilyUnavailable => "temporarily_unavailable",
+        }
     }
 }
 

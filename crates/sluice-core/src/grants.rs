@@ -5,6 +5,7 @@
 
 use crate::clients::StoredClient;
 use crate::error::CoreError;
+use crate::error::OAuthErrorKind;
 use crate::extend::run::PostLogin;
 use crate::flows::login::LoginRequest;
 use crate::oidc::issue::UserTokens;
@@ -46,15 +47,13 @@ impl Core {
         if !client.allows_grant(grant_type) || client.body.is_first_party == Some(false) {
             // Third-party applications never get a user's password (Auth0 refuses them too).
             return Err(CoreError::oauth(
-                403,
-                "unauthorized_client",
+                OAuthErrorKind::UnauthorizedClient,
                 format!("Grant type '{grant_type}' not allowed for the client."),
             ));
         }
         if g.username.is_empty() || g.password.is_empty() {
             return Err(CoreError::oauth(
-                400,
-                "invalid_request",
+                OAuthErrorKind::InvalidRequest,
                 "Missing required parameter: username or password",
             ));
         }
@@ -68,8 +67,7 @@ impl Core {
                     .map(str::to_string)
                     .ok_or_else(|| {
                         CoreError::oauth(
-                            500,
-                            "server_error",
+                            OAuthErrorKind::ServerError,
                             "Authorization server not configured with default connection.",
                         )
                     })?
@@ -167,7 +165,10 @@ impl Core {
             .connection_fetch_by_name(t, name)
             .await?
             .ok_or_else(|| {
-                CoreError::oauth(400, "invalid_request", "the connection was not found")
+                CoreError::oauth(
+                    OAuthErrorKind::InvalidRequest,
+                    "the connection was not found",
+                )
             })?;
         if !conn
             .body
@@ -177,8 +178,7 @@ impl Core {
             .contains(&client.client_id)
         {
             return Err(CoreError::oauth(
-                403,
-                "unauthorized_client",
+                OAuthErrorKind::UnauthorizedClient,
                 "the connection is not enabled for this client",
             ));
         }

@@ -33,6 +33,6 @@ pub mod user_blocks;
 pub mod user_query;
 pub mod users;
 
-pub use error::CoreError;
+pub use error::{CoreError, OAuthErrorKind};
 pub use service::{Core, CoreConfig};
 pub use tenant::TenantCtx;

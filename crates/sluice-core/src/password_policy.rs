@@ -16,10 +16,6 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// Why a password failed, as Auth0's `PasswordStrengthError` describes it.
 pub fn check(policy: &str, password: &str) -> Result<(), CoreError> {
-    let weak = || CoreError::BadRequest {
-        code: "invalid_body",
-        message: "PasswordStrengthError: Password is too weak".into(),
-    };
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(CoreError::bad_request("Password is too long"));
     }
@@ -39,7 +35,11 @@ pub fn check(policy: &str, password: &str) -> Result<(), CoreError> {
         "excellent" => len >= 10 && kinds >= 3 && !has_triple(password),
         _ => len >= 1,
     };
-    if ok { Ok(()) } else { Err(weak()) }
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::PasswordTooWeak)
+    }
 }
 
 /// The rule of a level in words, for the signup and reset pages.

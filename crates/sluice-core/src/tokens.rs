@@ -6,6 +6,7 @@
 use crate::authz::Actor;
 use crate::clients::StoredClient;
 use crate::error::CoreError;
+use crate::error::OAuthErrorKind;
 use crate::resource_servers::DEFAULT_TOKEN_LIFETIME;
 use crate::service::Core;
 use crate::tenant::TenantCtx;
@@ -28,7 +29,7 @@ impl std::fmt::Debug for ClientAuth {
 }
 
 fn invalid_client() -> CoreError {
-    CoreError::oauth(401, "access_denied", "Unauthorized")
+    CoreError::oauth(OAuthErrorKind::Unauthenticated, "Unauthorized")
 }
 
 impl Core {
@@ -73,15 +74,13 @@ impl Core {
         let client = self.client_authenticate(t, auth).await?;
         if client.is_public() {
             return Err(CoreError::oauth(
-                401,
-                "invalid_client",
+                OAuthErrorKind::InvalidClient,
                 "Public clients cannot use the client_credentials grant",
             ));
         }
         if !client.allows_grant("client_credentials") {
             return Err(CoreError::oauth(
-                403,
-                "unauthorized_client",
+                OAuthErrorKind::UnauthorizedClient,
                 "Grant type 'client_credentials' not allowed for the client.",
             ));
         }
@@ -90,8 +89,7 @@ impl Core {
             Some(a) => a.to_string(),
             None => self.default_audience(t).await?.ok_or_else(|| {
                 CoreError::oauth(
-                    403,
-                    "access_denied",
+                    OAuthErrorKind::AccessDenied,
                     "No audience parameter was provided, and no default audience has been configured",
                 )
             })?,
@@ -102,15 +100,13 @@ impl Core {
             .await?
             .ok_or_else(|| {
                 CoreError::oauth(
-                    403,
-                    "access_denied",
+                    OAuthErrorKind::AccessDenied,
                     format!("Service not found: {audience}"),
                 )
             })?;
         let grant = self.client_grant_find(t, &client.client_id, audience).await?.ok_or_else(|| {
             CoreError::oauth(
-                403,
-                "access_denied",
+                OAuthErrorKind::AccessDenied,
                 format!(
                     "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
                 ),

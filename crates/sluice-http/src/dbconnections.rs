@@ -24,7 +24,7 @@ fn signup_error(e: CoreError) -> Response {
             "user_exists".to_string(),
             message,
         ),
-        CoreError::BadRequest { message, .. } if message.starts_with("PasswordStrengthError") => (
+        CoreError::PasswordTooWeak => (
             StatusCode::BAD_REQUEST,
             "PasswordStrengthError",
             "invalid_password".into(),

@@ -1,11 +1,12 @@
-//! The single mapping from `CoreError` to HTTP: Management API errors get Auth0's
+//! The single mapping from `CoreError` to HTTP status (and, with [`oauth_status`], of every
+//! Authentication API error kind): Management API errors get Auth0's
 //! `{statusCode, error, message, errorCode}`, Authentication API errors `{error,
 //! error_description}`. Internal details are logged with the request's span, never returned.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use sluice_core::CoreError;
+use sluice_core::{CoreError, OAuthErrorKind};
 use sluice_types::{MgmtErrorBody, OAuthErrorBody};
 
 /// An error on its way out of a handler.
@@ -46,16 +47,11 @@ impl IntoResponse for ApiError {
             CoreError::Conflict { code, message } => {
                 mgmt(StatusCode::CONFLICT, message, Some(code))
             }
-            CoreError::OAuth {
-                status,
-                error,
-                description,
-            } => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            CoreError::OAuth { kind, description } => {
                 let mut r = (
-                    status,
+                    oauth_status(kind),
                     Json(OAuthErrorBody {
-                        error: error.into(),
+                        error: kind.code().into(),
                         error_description: description,
                     }),
                 )
@@ -66,6 +62,11 @@ impl IntoResponse for ApiError {
                 );
                 r
             }
+            CoreError::PasswordTooWeak => mgmt(
+                StatusCode::BAD_REQUEST,
+                "PasswordStrengthError: Password is too weak".into(),
+                Some("invalid_body"),
+            ),
             CoreError::Unavailable { internal } => {
                 tracing::error!(error = %internal, "dependency unavailable");
                 mgmt(
@@ -83,6 +84,20 @@ impl IntoResponse for ApiError {
                 )
             }
         }
+    }
+}
+
+/// The status Auth0 answers each Authentication API error with.
+pub fn oauth_status(kind: OAuthErrorKind) -> StatusCode {
+    use OAuthErrorKind::*;
+    match kind {
+        InvalidRequest | UnsupportedGrantType => StatusCode::BAD_REQUEST,
+        InvalidClient | Unauthenticated | Unauthorized => StatusCode::UNAUTHORIZED,
+        RefusedRequest | AccessDenied | InvalidGrant | InvalidScope | UnauthorizedClient
+        | ActionServerError => StatusCode::FORBIDDEN,
+        TooManyAttempts | TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

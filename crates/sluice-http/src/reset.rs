@@ -146,9 +146,7 @@ async fn submit(State(s): State<AppState>, Tenant(t): Tenant, body: Bytes) -> Re
                 )
                 .await
         }
-        Err(CoreError::BadRequest { message, .. })
-            if message.starts_with("PasswordStrengthError") =>
-        {
+        Err(CoreError::PasswordTooWeak) => {
             // The ticket was not used: the user can try a stronger password.
             let msg = "This password is too weak.";
             form(&s, &t, StatusCode::BAD_REQUEST, &ticket, &email, Some(msg)).await

@@ -14,6 +14,7 @@
 
 use crate::clients::StoredClient;
 use crate::error::CoreError;
+use crate::error::OAuthErrorKind;
 use crate::extend::model::Runnable;
 use crate::model::UserRecord;
 use crate::ports::{ScriptFailure, ScriptKind, ScriptOutcome, ScriptRequest, Trigger};
@@ -115,8 +116,7 @@ pub fn is_namespaced(claim: &str) -> bool {
 
 fn failed(what: &str, name: &str) -> CoreError {
     CoreError::oauth(
-        500,
-        "server_error",
+        OAuthErrorKind::ServerError,
         format!("The {what} '{name}' failed; the details are in the tenant logs."),
     )
 }
@@ -191,8 +191,7 @@ impl Core {
         )
         .await;
         CoreError::oauth(
-            403,
-            "access_denied",
+            OAuthErrorKind::AccessDenied,
             "This login requires a step this server does not support (such as multi-factor authentication); it was refused. The details are in the tenant logs.",
         )
     }
@@ -246,7 +245,7 @@ impl Core {
             let v = match result {
                 Ok(v) => v,
                 Err(ScriptFailure::Unauthorized { message }) => {
-                    return Err(CoreError::oauth(401, "unauthorized", message));
+                    return Err(CoreError::oauth(OAuthErrorKind::Unauthorized, message));
                 }
                 Err(_) => return Err(failed("rule", &rule.name)),
             };
@@ -320,13 +319,13 @@ impl Core {
             {
                 Ok(v) => v,
                 Err(ScriptFailure::Unauthorized { message }) => {
-                    return Err(CoreError::oauth(401, "unauthorized", message));
+                    return Err(CoreError::oauth(OAuthErrorKind::Unauthorized, message));
                 }
                 Err(_) => return Err(failed("action", &action.name)),
             };
             if let Some(d) = v["deny"].as_object() {
                 let reason = d["reason"].as_str().unwrap_or("Access denied").to_string();
-                return Err(CoreError::oauth(403, "access_denied", reason));
+                return Err(CoreError::oauth(OAuthErrorKind::AccessDenied, reason));
             }
             if let Some(what) = v["unsupported"].as_array().and_then(|a| a.first()) {
                 let what = what.as_str().unwrap_or("an unsupported feature");
@@ -413,7 +412,7 @@ impl Core {
             "id": client.client_id, "name": client.body.name, "tenant": t.name,
             "metadata": client.body.client_metadata.clone().unwrap_or_default(),
         });
-        let deny = |msg: String| CoreError::oauth(403, "access_denied", msg);
+        let deny = |msg: String| CoreError::oauth(OAuthErrorKind::AccessDenied, msg);
         for hook in &hooks {
             let context = json!({"webtask": {"secrets": hook.secrets}});
             let v = match self
@@ -475,13 +474,13 @@ impl Core {
             };
             if let Some(d) = v["deny"].as_object() {
                 let reason = d["reason"].as_str().unwrap_or("Access denied").to_string();
-                let code = match d["code"].as_str() {
-                    Some("invalid_scope") => "invalid_scope",
-                    Some("invalid_request") => "invalid_request",
-                    Some("server_error") => "server_error",
-                    _ => "access_denied",
+                let kind = match d["code"].as_str() {
+                    Some("invalid_scope") => OAuthErrorKind::InvalidScope,
+                    Some("invalid_request") => OAuthErrorKind::RefusedRequest,
+                    Some("server_error") => OAuthErrorKind::ActionServerError,
+                    _ => OAuthErrorKind::AccessDenied,
                 };
-                return Err(CoreError::oauth(403, code, reason));
+                return Err(CoreError::oauth(kind, reason));
             }
             if let Some(c) = v["access_token"].as_object() {
                 let c = c.clone();

@@ -17,6 +17,7 @@
 
 use super::profile::{self, RootAttributes, ScriptProfile};
 use crate::error::CoreError;
+use crate::error::OAuthErrorKind;
 use crate::model::{UserOrigin, UserRecord};
 use crate::ports::{AttemptKey, Page, ScriptFailure, ScriptKind, StoreError, UserFilter};
 use crate::service::Core;
@@ -82,27 +83,26 @@ impl From<StoreError> for LoginFailure {
 }
 
 impl LoginFailure {
-    /// The Authentication API's answer (status, error, description); None for `Error`.
-    fn answer(&self) -> Option<(u16, &'static str, String)> {
+    /// The Authentication API's answer (what happened, description); None for `Error`.
+    fn answer(&self) -> Option<(OAuthErrorKind, String)> {
         Some(match self {
             LoginFailure::InvalidIdentifier => (
-                400,
-                "invalid_request",
+                OAuthErrorKind::InvalidRequest,
                 "The username or email contains characters that are not allowed.".into(),
             ),
             LoginFailure::UnknownUser | LoginFailure::WrongPassword { .. } => {
-                (403, "invalid_grant", "Wrong email or password.".into())
+                (OAuthErrorKind::InvalidGrant, "Wrong email or password.".into())
             }
             LoginFailure::TooManyAttempts => (
-                429,
-                "too_many_attempts",
+                OAuthErrorKind::TooManyAttempts,
                 "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it.".into(),
             ),
-            LoginFailure::Blocked { .. } => (401, "unauthorized", "user is blocked".into()),
-            LoginFailure::ScriptRejected { message } => (401, "unauthorized", message.clone()),
+            LoginFailure::Blocked { .. } => (OAuthErrorKind::Unauthorized, "user is blocked".into()),
+            LoginFailure::ScriptRejected { message } => {
+                (OAuthErrorKind::Unauthorized, message.clone())
+            }
             LoginFailure::ScriptFailed => (
-                500,
-                "server_error",
+                OAuthErrorKind::ServerError,
                 "Something went wrong while checking your credentials. Please try again later."
                     .into(),
             ),
@@ -113,7 +113,7 @@ impl LoginFailure {
     /// What the tenant log says of it.
     fn description(&self) -> String {
         match (self.answer(), self) {
-            (Some((_, _, d)), _) => d,
+            (Some((_, d)), _) => d,
             (None, LoginFailure::Error(CoreError::OAuth { description, .. })) => {
                 description.clone()
             }
@@ -145,7 +145,7 @@ impl LoginFailure {
 impl From<LoginFailure> for CoreError {
     fn from(f: LoginFailure) -> CoreError {
         match (f.answer(), f) {
-            (Some((status, error, description)), _) => CoreError::oauth(status, error, description),
+            (Some((kind, description)), _) => CoreError::oauth(kind, description),
             (None, LoginFailure::Error(e)) => e,
             (None, other) => CoreError::internal(format!("unanswered login failure {other:?}")),
         }
@@ -532,8 +532,7 @@ impl Core {
         )
         .await;
         CoreError::oauth(
-            403,
-            "access_denied",
+            OAuthErrorKind::AccessDenied,
             "This account cannot sign in: its user id belongs to an account of another connection. An administrator must resolve the conflict (see the tenant logs).",
         )
     }
@@ -625,8 +624,7 @@ mod tests {
         assert!(matches!(
             CoreError::from(LoginFailure::TooManyAttempts),
             CoreError::OAuth {
-                status: 429,
-                error: "too_many_attempts",
+                kind: OAuthErrorKind::TooManyAttempts,
                 ..
             }
         ));

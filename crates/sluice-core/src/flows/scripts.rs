@@ -5,6 +5,7 @@
 
 use crate::breaker::{Permit, Verdict};
 use crate::error::CoreError;
+use crate::error::OAuthErrorKind;
 use crate::ports::{ScriptFailure, ScriptKind, ScriptRequest};
 use crate::service::Core;
 use crate::tenant::TenantCtx;
@@ -13,8 +14,7 @@ use sluice_types::Connection;
 /// The answer while a connection's breaker is open.
 fn store_not_answering(conn: &Connection) -> CoreError {
     CoreError::oauth(
-        503,
-        "temporarily_unavailable",
+        OAuthErrorKind::TemporarilyUnavailable,
         format!(
             "The user store of connection '{}' is not answering; try again later.",
             conn.body.name.clone().unwrap_or_default()
@@ -37,8 +37,7 @@ impl Core {
             .and_then(|s| s.get(kind.key()))
             .ok_or_else(|| {
                 CoreError::oauth(
-                    400,
-                    "invalid_request",
+                    OAuthErrorKind::InvalidRequest,
                     "The connection is not yet configured: its action script is missing.",
                 )
             })?;
@@ -52,8 +51,7 @@ impl Core {
         }
         if !self.rate_limits.take(&t.id, &conn.id, now as f64) {
             return Err(CoreError::oauth(
-                429,
-                "too_many_requests",
+                OAuthErrorKind::TooManyRequests,
                 format!(
                     "Too many requests to the user store of connection '{}'; try again later.",
                     conn.body.name.clone().unwrap_or_default()

@@ -275,10 +275,8 @@ impl Core {
         }
         match self.user_token_api(t, req.audience.as_deref()).await {
             Ok(_) => {}
-            Err(CoreError::OAuth {
-                error, description, ..
-            }) => {
-                return Err(req.error(error, description));
+            Err(CoreError::OAuth { kind, description }) => {
+                return Err(req.error(kind.code(), description));
             }
             Err(e) => return Err(e.into()),
         }

@@ -5,6 +5,7 @@
 
 use crate::clients::StoredClient;
 use crate::error::CoreError;
+use crate::error::OAuthErrorKind;
 use crate::extend::run::{LoginExtras, PostLogin};
 use crate::model::UserRecord;
 use crate::oidc::authorize::{AuthorizeRequest, pkce_verifies};
@@ -33,7 +34,7 @@ struct Stored {
 }
 
 fn invalid_code() -> CoreError {
-    CoreError::oauth(403, "invalid_grant", "Invalid authorization code")
+    CoreError::oauth(OAuthErrorKind::InvalidGrant, "Invalid authorization code")
 }
 
 /// Where the user goes back to: the application's redirect URI and its parameters.
@@ -131,11 +132,9 @@ impl Core {
             .await;
         match r {
             Ok(extras) => Ok(Ok(extras)),
-            Err(CoreError::OAuth {
-                error, description, ..
-            }) => {
+            Err(CoreError::OAuth { kind, description }) => {
                 let mut params = vec![
-                    ("error".to_string(), error.to_string()),
+                    ("error".to_string(), kind.code().to_string()),
                     ("error_description".to_string(), description),
                 ];
                 if let Some(s) = &request.state {
@@ -163,15 +162,13 @@ impl Core {
         let client = self.client_authenticate(t, auth).await?;
         if !client.allows_grant("authorization_code") {
             return Err(CoreError::oauth(
-                403,
-                "unauthorized_client",
+                OAuthErrorKind::UnauthorizedClient,
                 "Grant type 'authorization_code' not allowed for the client.",
             ));
         }
         if code.is_empty() {
             return Err(CoreError::oauth(
-                400,
-                "invalid_request",
+                OAuthErrorKind::InvalidRequest,
                 "Missing required parameter: code",
             ));
         }
@@ -195,8 +192,7 @@ impl Core {
         }
         if redirect_uri != Some(req.redirect_uri.as_str()) {
             return Err(CoreError::oauth(
-                403,
-                "invalid_grant",
+                OAuthErrorKind::InvalidGrant,
                 "The redirect_uri does not match the one of the authorization request",
             ));
         }
@@ -204,15 +200,13 @@ impl Core {
             (Some(ch), Some(v)) if pkce_verifies(v, ch) => {}
             (Some(_), _) => {
                 return Err(CoreError::oauth(
-                    403,
-                    "invalid_grant",
+                    OAuthErrorKind::InvalidGrant,
                     "Failed to verify code verifier",
                 ));
             }
             (None, Some(_)) => {
                 return Err(CoreError::oauth(
-                    403,
-                    "invalid_grant",
+                    OAuthErrorKind::InvalidGrant,
                     "A code_verifier was sent but the authorization request had no code_challenge",
                 ));
             }

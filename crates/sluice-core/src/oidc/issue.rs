@@ -6,6 +6,7 @@
 use crate::authz::CURRENT_USER_SCOPES;
 use crate::clients::StoredClient;
 use crate::error::CoreError;
+use crate::error::OAuthErrorKind;
 use crate::extend::run::LoginExtras;
 use crate::oidc::refresh::{RefreshGrantState, family_jti};
 use crate::resource_servers::DEFAULT_TOKEN_LIFETIME;
@@ -319,7 +320,10 @@ impl Core {
                 self.resource_server_by_identifier(t, &a)
                     .await?
                     .ok_or_else(|| {
-                        CoreError::oauth(403, "access_denied", format!("Service not found: {a}"))
+                        CoreError::oauth(
+                            OAuthErrorKind::AccessDenied,
+                            format!("Service not found: {a}"),
+                        )
                     })?,
             )),
             None => Ok(None),

@@ -5,6 +5,7 @@
 
 use crate::clients::StoredClient;
 use crate::error::CoreError;
+use crate::error::OAuthErrorKind;
 use crate::oidc::issue::UserTokens;
 use crate::ports::{Artifact, ArtifactKind, Take};
 use crate::service::Core;
@@ -46,7 +47,10 @@ struct Stored {
 }
 
 fn invalid_refresh() -> CoreError {
-    CoreError::oauth(403, "invalid_grant", "Unknown or invalid refresh token.")
+    CoreError::oauth(
+        OAuthErrorKind::InvalidGrant,
+        "Unknown or invalid refresh token.",
+    )
 }
 
 /// The client's refresh-token settings: (rotating, absolute lifetime, idle lifetime).
@@ -168,15 +172,13 @@ impl Core {
         let client = self.client_authenticate(t, auth).await?;
         if !client.allows_grant("refresh_token") {
             return Err(CoreError::oauth(
-                403,
-                "unauthorized_client",
+                OAuthErrorKind::UnauthorizedClient,
                 "Grant type 'refresh_token' not allowed for the client.",
             ));
         }
         if refresh_token.is_empty() {
             return Err(CoreError::oauth(
-                400,
-                "invalid_request",
+                OAuthErrorKind::InvalidRequest,
                 "Missing required parameter: refresh_token",
             ));
         }
@@ -307,8 +309,7 @@ impl Core {
         if let Some(a) = found {
             if a.client_id.as_deref() != Some(client.client_id.as_str()) {
                 return Err(CoreError::oauth(
-                    403,
-                    "invalid_request",
+                    OAuthErrorKind::RefusedRequest,
                     "The refresh token does not belong to this client.",
                 ));
             }
@@ -326,8 +327,7 @@ fn narrowed_scope(had: &str, asked: Option<&str>) -> Result<String, CoreError> {
             let had: Vec<&str> = had.split_whitespace().collect();
             if let Some(extra) = s.split_whitespace().find(|x| !had.contains(x)) {
                 return Err(CoreError::oauth(
-                    403,
-                    "invalid_scope",
+                    OAuthErrorKind::InvalidScope,
                     format!("The scope '{extra}' was not granted to this refresh token."),
                 ));
             }

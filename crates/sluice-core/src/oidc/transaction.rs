@@ -5,6 +5,7 @@
 
 use crate::clients::StoredClient;
 use crate::error::CoreError;
+use crate::error::OAuthErrorKind;
 use crate::model::DocKind;
 use crate::oidc::authorize::AuthorizeRequest;
 use crate::oidc::refresh::artifact_key;
@@ -30,8 +31,7 @@ pub struct LoginTransaction {
 /// The transaction is unknown, expired, or belongs to another browser.
 pub fn invalid_transaction() -> CoreError {
     CoreError::oauth(
-        400,
-        "invalid_request",
+        OAuthErrorKind::InvalidRequest,
         "This login session is no longer valid. Return to the application and sign in again.",
     )
 }
@@ -163,8 +163,7 @@ impl Core {
             .cloned()
             .ok_or_else(|| {
                 CoreError::oauth(
-                    400,
-                    "invalid_request",
+                    OAuthErrorKind::InvalidRequest,
                     "No database connection is enabled for this application.",
                 )
             })

@@ -2,6 +2,7 @@
 //! browser may be sent afterwards: only to a URL the client or the tenant allows).
 
 use crate::error::CoreError;
+use crate::error::OAuthErrorKind;
 use crate::oidc::issue::id_token_claims;
 use crate::service::Core;
 use crate::tenant::TenantCtx;
@@ -109,5 +110,8 @@ impl Core {
 }
 
 fn invalid_hint() -> CoreError {
-    CoreError::oauth(400, "invalid_request", "The id_token_hint is not valid")
+    CoreError::oauth(
+        OAuthErrorKind::InvalidRequest,
+        "The id_token_hint is not valid",
+    )
 }

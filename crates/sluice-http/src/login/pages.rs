@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use minijinja::context;
+use sluice_core::OAuthErrorKind;
 use sluice_core::clients::StoredClient;
 use sluice_core::flows::login::LoginRequest;
 use sluice_core::flows::signup::SignupBody;
@@ -245,8 +246,7 @@ pub async fn login_submit(
     let password = f.get("password").cloned().unwrap_or_default();
     let result = if username.trim().is_empty() || password.is_empty() {
         Err(CoreError::oauth(
-            400,
-            "invalid_request",
+            OAuthErrorKind::InvalidRequest,
             "Enter your email address and password.",
         ))
     } else {

@@ -5,7 +5,7 @@
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use minijinja::{Environment, Value, context};
-use sluice_core::{Core, CoreError, TenantCtx};
+use sluice_core::{Core, CoreError, OAuthErrorKind, TenantCtx};
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
@@ -164,22 +164,20 @@ fn csp_source(redirect_uri: &str) -> Option<String> {
 /// What a user sees for a failed flow step, and the status of the page.
 pub fn user_message(e: &CoreError) -> (StatusCode, String) {
     match e {
-        CoreError::OAuth {
-            status,
-            error,
-            description,
-        } => {
-            let code = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST);
-            match *error {
-                "invalid_grant" => (code, "Wrong email or password.".into()),
-                "server_error" | "temporarily_unavailable" => {
+        CoreError::OAuth { kind, description } => {
+            let code = crate::error::oauth_status(*kind);
+            match kind {
+                OAuthErrorKind::InvalidGrant => (code, "Wrong email or password.".into()),
+                OAuthErrorKind::ServerError
+                | OAuthErrorKind::ActionServerError
+                | OAuthErrorKind::TemporarilyUnavailable => {
                     tracing::warn!(error = %e, "login page: flow failed");
                     (code, generic().into())
                 }
                 _ => (code, description.clone()),
             }
         }
-        CoreError::BadRequest { message, .. } if message.starts_with("PasswordStrengthError") => {
+        CoreError::PasswordTooWeak => {
             (StatusCode::BAD_REQUEST, "This password is too weak.".into())
         }
         CoreError::BadRequest { message, .. }

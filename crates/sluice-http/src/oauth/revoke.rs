@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use sluice_core::CoreError;
+use sluice_core::OAuthErrorKind;
 
 pub async fn revoke(
     State(s): State<AppState>,
@@ -20,7 +21,10 @@ pub async fn revoke(
     let p = parse_params(&headers, &body)?;
     let auth = client_auth(&headers, &p)?;
     let token = p.get("token").filter(|t| !t.is_empty()).ok_or_else(|| {
-        CoreError::oauth(400, "invalid_request", "Missing required parameter: token")
+        CoreError::oauth(
+            OAuthErrorKind::InvalidRequest,
+            "Missing required parameter: token",
+        )
     })?;
     s.core.refresh_token_revoke(&t, &auth, token).await?;
     Ok(StatusCode::OK.into_response())

@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use http::HeaderMap;
 use sluice_core::CoreError;
+use sluice_core::OAuthErrorKind;
 use sluice_core::tokens::ClientAuth;
 use std::collections::HashMap;
 
 fn invalid_request(msg: impl Into<String>) -> ApiError {
-    ApiError(CoreError::oauth(400, "invalid_request", msg))
+    ApiError(CoreError::oauth(OAuthErrorKind::InvalidRequest, msg))
 }
 
 /// The body as a flat string map, from `application/x-www-form-urlencoded` or JSON.
@@ -72,15 +73,13 @@ fn basic_auth(headers: &HeaderMap) -> ApiResult<Option<(String, String)>> {
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| {
             ApiError(CoreError::oauth(
-                401,
-                "invalid_client",
+                OAuthErrorKind::InvalidClient,
                 "Malformed Basic authorization header",
             ))
         })?;
     let (id, secret) = decoded.split_once(':').ok_or_else(|| {
         ApiError(CoreError::oauth(
-            401,
-            "invalid_client",
+            OAuthErrorKind::InvalidClient,
             "Malformed Basic authorization header",
         ))
     })?;
@@ -120,8 +119,7 @@ pub(crate) fn client_auth(
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| {
                     ApiError(CoreError::oauth(
-                        401,
-                        "access_denied",
+                        OAuthErrorKind::Unauthenticated,
                         "Missing required parameter: client_id",
                     ))
                 })?;
@@ -208,8 +206,7 @@ pub async fn token(
         }
         other => {
             return Err(ApiError(CoreError::oauth(
-                400,
-                "unsupported_grant_type",
+                OAuthErrorKind::UnsupportedGrantType,
                 format!("Unsupported grant type: {other}"),
             )));
         }

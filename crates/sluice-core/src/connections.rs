@@ -7,6 +7,7 @@ use crate::error::CoreError;
 use crate::ids;
 use crate::model::{Doc, DocKind};
 use crate::paging::{Listed, PageQuery};
+use crate::password_policy::PasswordPolicy;
 use crate::ports::StoreError;
 use crate::service::Core;
 use crate::tenant::TenantCtx;
@@ -16,7 +17,6 @@ use std::collections::BTreeMap;
 
 /// Largest script Auth0 accepts: 100 KB.
 pub const MAX_SCRIPT_BYTES: usize = 100 * 1024;
-pub const PASSWORD_POLICIES: &[&str] = &["none", "low", "fair", "good", "excellent"];
 pub const ROOT_ATTRIBUTE_MODES: &[&str] = &["on_each_login", "on_first_login", "never_on_login"];
 /// Scripts allowed in import (trickle migration) mode.
 pub const IMPORT_SCRIPTS: &[&str] = &["login", "get_user"];
@@ -66,11 +66,11 @@ impl Core {
             ));
         }
         if let Some(p) = &o.password_policy
-            && !PASSWORD_POLICIES.contains(&p.as_str())
+            && PasswordPolicy::parse(p).is_none()
         {
             return Err(CoreError::bad_request(format!(
                 "options.passwordPolicy must be one of {}",
-                PASSWORD_POLICIES.join(", ")
+                PasswordPolicy::NAMES.join(", ")
             )));
         }
         if let Some(m) = &o.set_user_root_attributes

@@ -12,6 +12,7 @@ pub mod breaker;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod db_connection;
 pub mod error;
 pub mod extend;
 pub mod flows;

@@ -14,46 +14,81 @@ use crate::error::CoreError;
 /// an unbounded input is a denial-of-service lever).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// Why a password failed, as Auth0's `PasswordStrengthError` describes it.
-pub fn check(policy: &str, password: &str) -> Result<(), CoreError> {
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(CoreError::bad_request("Password is too long"));
-    }
-    let len = password.chars().count();
-    let lower = password.chars().any(|c| c.is_lowercase());
-    let upper = password.chars().any(|c| c.is_uppercase());
-    let digit = password.chars().any(|c| c.is_ascii_digit());
-    let special = password.chars().any(|c| !c.is_alphanumeric());
-    let kinds = [lower, upper, digit, special]
-        .iter()
-        .filter(|b| **b)
-        .count();
-    let ok = match policy {
-        "low" => len >= 6,
-        "fair" => len >= 8 && lower && upper && digit,
-        "good" => len >= 8 && kinds >= 3,
-        "excellent" => len >= 10 && kinds >= 3 && !has_triple(password),
-        _ => len >= 1,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(CoreError::PasswordTooWeak)
-    }
+/// A connection's password strength level (`options.passwordPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordPolicy {
+    None,
+    Low,
+    Fair,
+    Good,
+    Excellent,
 }
 
-/// The rule of a level in words, for the signup and reset pages.
-pub fn describe(policy: &str) -> &'static str {
-    match policy {
-        "low" => "At least 6 characters.",
-        "fair" => "At least 8 characters, with lower-case letters, upper-case letters and digits.",
-        "good" => {
-            "At least 8 characters, with 3 of: lower-case letters, upper-case letters, digits, special characters."
+impl PasswordPolicy {
+    /// Every level, by its name in the Management API.
+    pub const NAMES: &'static [&'static str] = &["none", "low", "fair", "good", "excellent"];
+
+    /// The level with this name; `None` for a name that is none of [`Self::NAMES`].
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "none" => PasswordPolicy::None,
+            "low" => PasswordPolicy::Low,
+            "fair" => PasswordPolicy::Fair,
+            "good" => PasswordPolicy::Good,
+            "excellent" => PasswordPolicy::Excellent,
+            _ => return Option::None,
+        })
+    }
+
+    /// The level a connection's option names; a connection without one has no policy (`none`,
+    /// as in Auth0; new connections are given `good` when created).
+    pub fn from_option(name: Option<&str>) -> Self {
+        name.and_then(Self::parse).unwrap_or(PasswordPolicy::None)
+    }
+
+    /// Accepts a password of this level, or says why not (Auth0's `PasswordStrengthError`).
+    pub fn check(self, password: &str) -> Result<(), CoreError> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(CoreError::bad_request("Password is too long"));
         }
-        "excellent" => {
-            "At least 10 characters, with 3 of: lower-case letters, upper-case letters, digits, special characters; no character more than twice in a row."
+        let len = password.chars().count();
+        let lower = password.chars().any(|c| c.is_lowercase());
+        let upper = password.chars().any(|c| c.is_uppercase());
+        let digit = password.chars().any(|c| c.is_ascii_digit());
+        let special = password.chars().any(|c| !c.is_alphanumeric());
+        let kinds = [lower, upper, digit, special]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        let ok = match self {
+            PasswordPolicy::None => len >= 1,
+            PasswordPolicy::Low => len >= 6,
+            PasswordPolicy::Fair => len >= 8 && lower && upper && digit,
+            PasswordPolicy::Good => len >= 8 && kinds >= 3,
+            PasswordPolicy::Excellent => len >= 10 && kinds >= 3 && !has_triple(password),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(CoreError::PasswordTooWeak)
         }
-        _ => "At least 1 character.",
+    }
+
+    /// The rule of this level in words, for the signup and reset pages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PasswordPolicy::None => "At least 1 character.",
+            PasswordPolicy::Low => "At least 6 characters.",
+            PasswordPolicy::Fair => {
+                "At least 8 characters, with lower-case letters, upper-case letters and digits."
+            }
+            PasswordPolicy::Good => {
+                "At least 8 characters, with 3 of: lower-case letters, upper-case letters, digits, special characters."
+            }
+            PasswordPolicy::Excellent => {
+                "At least 10 characters, with 3 of: lower-case letters, upper-case letters, digits, special characters; no character more than twice in a row."
+            }
+        }
     }
 }
 
@@ -64,7 +99,11 @@ fn has_triple(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::check;
+    use super::PasswordPolicy;
+
+    fn check(level: &str, password: &str) -> Result<(), crate::CoreError> {
+        PasswordPolicy::parse(level).unwrap().check(password)
+    }
 
     #[test]
     fn each_level_accepts_and_rejects() {
@@ -84,5 +123,17 @@ mod tests {
     #[test]
     fn overlong_password_is_rejected() {
         assert!(check("none", &"a".repeat(1025)).is_err());
+    }
+
+    #[test]
+    fn a_connection_without_a_policy_has_none_and_names_round_trip() {
+        assert_eq!(PasswordPolicy::from_option(None), PasswordPolicy::None);
+        assert_eq!(
+            PasswordPolicy::from_option(Some("bogus")),
+            PasswordPolicy::None
+        );
+        for name in PasswordPolicy::NAMES {
+            assert!(PasswordPolicy::parse(name).is_some(), "{name}");
+        }
     }
 }

@@ -4,13 +4,14 @@
 //! here with a clear error until the script flows handle them.
 
 use crate::authz::Actor;
+use crate::db_connection::{DbSettings, StoreMode};
 use crate::error::CoreError;
 use crate::model::{UserOrigin, UserRecord};
 use crate::paging::{Listed, PageQuery};
 use crate::ports::{Page, StoreError, UserFilter};
 use crate::service::Core;
 use crate::tenant::TenantCtx;
-use crate::{ids, password_policy, user_query};
+use crate::{ids, user_query};
 use sluice_types::{Connection, Identity, JsonMap, User, UserCreate, UserPatch};
 
 fn not_found() -> CoreError {
@@ -43,15 +44,8 @@ pub fn validate_email(email: &str) -> Result<(), CoreError> {
 }
 
 fn validate_username(c: &Connection, username: &str) -> Result<(), CoreError> {
-    let v = c.body.options.as_ref().and_then(|o| o.validation.as_ref());
-    let min = v
-        .and_then(|v| v.pointer("/username/min"))
-        .and_then(|x| x.as_u64())
-        .unwrap_or(1) as usize;
-    let max = v
-        .and_then(|v| v.pointer("/username/max"))
-        .and_then(|x| x.as_u64())
-        .unwrap_or(15) as usize;
+    let s = DbSettings::of(c);
+    let (min, max) = (s.username_min, s.username_max);
     let len = username.chars().count();
     let allowed = username
         .chars()
@@ -66,20 +60,12 @@ fn validate_username(c: &Connection, username: &str) -> Result<(), CoreError> {
 
 /// Whether the connection uses a custom database ("use my own database").
 pub(crate) fn is_custom(c: &Connection) -> bool {
-    c.body
-        .options
-        .as_ref()
-        .and_then(|o| o.enabled_database_customization)
-        .unwrap_or(false)
+    StoreMode::of(c).scripted()
 }
 
 /// Whether a custom database connection migrates users (import mode).
 pub(crate) fn is_import(c: &Connection) -> bool {
-    c.body
-        .options
-        .as_ref()
-        .and_then(|o| o.import_mode)
-        .unwrap_or(false)
+    StoreMode::of(c) == StoreMode::Import
 }
 
 fn merge_metadata(target: &mut JsonMap, patch: JsonMap) {
@@ -139,12 +125,7 @@ impl Core {
             .as_deref()
             .ok_or_else(|| CoreError::payload("Missing required property: email"))?;
         validate_email(email)?;
-        let requires_username = conn
-            .body
-            .options
-            .as_ref()
-            .and_then(|o| o.requires_username)
-            .unwrap_or(false);
+        let requires_username = DbSettings::of(conn).requires_username;
         match (&b.username, requires_username) {
             (Some(u), true) => validate_username(conn, u)?,
             (None, true) => return Err(CoreError::payload("Missing required property: username")),
@@ -159,13 +140,7 @@ impl Core {
             .password
             .clone()
             .ok_or_else(|| CoreError::payload("Missing required property: password"))?;
-        let policy = conn
-            .body
-            .options
-            .as_ref()
-            .and_then(|o| o.password_policy.clone())
-            .unwrap_or_else(|| "none".into());
-        password_policy::check(&policy, &password)?;
+        DbSettings::of(conn).password_policy.check(&password)?;
         Ok(password)
     }
 
@@ -379,13 +354,7 @@ impl Core {
             self.legacy_change_password(t, &conn, &r, &pw).await?;
         }
         if let Some(u) = &p.username {
-            if !conn
-                .body
-                .options
-                .as_ref()
-                .and_then(|o| o.requires_username)
-                .unwrap_or(false)
-            {
+            if !DbSettings::of(&conn).requires_username {
                 return Err(CoreError::bad_request(
                     "Cannot set username for connection without requires_username",
                 ));
@@ -394,13 +363,7 @@ impl Core {
         }
         let new_hash = match p.password.clone().filter(|_| !scripted) {
             Some(pw) => {
-                let policy = conn
-                    .body
-                    .options
-                    .as_ref()
-                    .and_then(|o| o.password_policy.clone())
-                    .unwrap_or_else(|| "none".into());
-                password_policy::check(&policy, &pw)?;
+                DbSettings::of(&conn).password_policy.check(&pw)?;
                 Some(self.password_hash(pw).await?)
             }
             None => None,

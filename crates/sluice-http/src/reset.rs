@@ -80,7 +80,7 @@ async fn form(
         .core
         .password_reset_policy(t, ticket)
         .await
-        .unwrap_or_else(|_| "good".into());
+        .unwrap_or(sluice_core::password_policy::PasswordPolicy::None);
     let brand = brand(&s.core, t).await;
     s.pages.render(
         status,
@@ -90,7 +90,7 @@ async fn form(
             title => "Change your password",
             lead => format!("Enter a new password for {email}."),
             ticket, error,
-            policy => sluice_core::password_policy::describe(&policy),
+            policy => policy.describe(),
         },
     )
 }

@@ -15,7 +15,8 @@
 //! `invalid_grant` "Wrong email or password."; script failures are a generic error whose detail
 //! is logged, never returned.
 
-use super::profile::{self, RootAttributes, ScriptProfile};
+use super::profile::{self, ScriptProfile};
+use crate::db_connection::DbSettings;
 use crate::error::CoreError;
 use crate::error::OAuthErrorKind;
 use crate::model::{UserOrigin, UserRecord};
@@ -270,13 +271,7 @@ impl Core {
 
     /// What brute-force protection counts this attempt under, when it applies.
     fn brute_force_key(&self, req: &LoginRequest<'_>) -> Option<AttemptKey> {
-        let on = req
-            .connection
-            .body
-            .options
-            .as_ref()
-            .and_then(|o| o.brute_force_protection)
-            .unwrap_or(true);
+        let on = DbSettings::of(req.connection).brute_force_protection;
         let ip = req.ip?;
         on.then(|| AttemptKey {
             connection: connection_name(req.connection),
@@ -447,12 +442,7 @@ impl Core {
         p: &ScriptProfile,
     ) -> Result<UserRecord, CoreError> {
         let name = connection_name(conn);
-        let mode = RootAttributes::from_option(
-            conn.body
-                .options
-                .as_ref()
-                .and_then(|o| o.set_user_root_attributes.as_deref()),
-        );
+        let mode = DbSettings::of(conn).root_attributes;
         let user_id = format!("auth0|{}", p.raw_id);
         for _ in 0..3 {
             if let Some(rec) = self.store.user_fetch(&t.id, &user_id).await? {

@@ -114,7 +114,7 @@ pub fn parse(v: &Value) -> Result<Option<ScriptProfile>, CoreError> {
 }
 
 /// Which root attributes a login refreshes (`options.set_user_root_attributes`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootAttributes {
     OnEachLogin,
     OnFirstLogin,

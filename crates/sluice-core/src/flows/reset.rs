@@ -11,8 +11,10 @@
 
 use super::profile;
 use super::signup::script_failed;
+use crate::db_connection::DbSettings;
 use crate::error::CoreError;
 use crate::model::{Doc, DocKind};
+use crate::password_policy::PasswordPolicy;
 use crate::ports::{Email, ScriptFailure, ScriptKind};
 use crate::service::Core;
 use crate::tenant::TenantCtx;
@@ -142,13 +144,12 @@ impl Core {
         &self,
         t: &TenantCtx,
         token: &str,
-    ) -> Result<String, CoreError> {
+    ) -> Result<PasswordPolicy, CoreError> {
         let ticket = self.ticket(t, token).await?.1;
         Ok(self
             .connection_fetch_by_name(t, &ticket.connection)
             .await?
-            .and_then(|c| c.body.options.and_then(|o| o.password_policy))
-            .unwrap_or_else(|| "good".into()))
+            .map_or(PasswordPolicy::None, |c| DbSettings::of(&c).password_policy))
     }
 
     /// Stores a new one-time ticket and returns its token (only the SHA-256 is stored).
@@ -220,13 +221,7 @@ impl Core {
             .connection_fetch_by_name(t, &ticket.connection)
             .await?
             .ok_or_else(invalid_ticket)?;
-        let policy = conn
-            .body
-            .options
-            .as_ref()
-            .and_then(|o| o.password_policy.clone())
-            .unwrap_or_else(|| "none".into());
-        crate::password_policy::check(&policy, new_password)?;
+        DbSettings::of(&conn).password_policy.check(new_password)?;
         // Use the ticket first: a second submission cannot race this one.
         if !self.store.doc_delete(&t.id, DocKind::Ticket, &key).await? {
             return Err(invalid_ticket());

@@ -4,6 +4,7 @@
 //! not queues, and an operator can cap the calls a user store gets.
 
 use crate::breaker::{Permit, Verdict};
+use crate::db_connection::DbSettings;
 use crate::error::CoreError;
 use crate::error::OAuthErrorKind;
 use crate::ports::{ScriptFailure, ScriptKind, ScriptRequest};
@@ -31,19 +32,14 @@ impl Core {
         kind: ScriptKind,
         args: Vec<serde_json::Value>,
     ) -> Result<Result<serde_json::Value, ScriptFailure>, CoreError> {
-        let options = conn.body.options.as_ref();
-        let source = options
-            .and_then(|o| o.custom_scripts.as_ref())
-            .and_then(|s| s.get(kind.key()))
-            .ok_or_else(|| {
-                CoreError::oauth(
-                    OAuthErrorKind::InvalidRequest,
-                    "The connection is not yet configured: its action script is missing.",
-                )
-            })?;
-        let context = options
-            .and_then(|o| o.enable_script_context)
-            .unwrap_or(false)
+        let source = crate::db_connection::script(conn, kind).ok_or_else(|| {
+            CoreError::oauth(
+                OAuthErrorKind::InvalidRequest,
+                "The connection is not yet configured: its action script is missing.",
+            )
+        })?;
+        let context = DbSettings::of(conn)
+            .script_context
             .then(|| serde_json::json!({}));
         let now = self.now();
         if self.breakers.permit(&t.id, &conn.id, now) == Permit::Refuse {
@@ -64,7 +60,7 @@ impl Core {
                 tenant_id: t.id.clone(),
                 connection: Some(conn.id.clone()),
                 kind,
-                source: source.as_str().into(),
+                source: source.into(),
                 args,
                 context,
                 configuration: self.connection_configuration(t, conn)?,

@@ -8,6 +8,7 @@
 //!   then a local user: new users live in Sluice from the start.
 
 use super::profile;
+use crate::db_connection::DbSettings;
 use crate::error::CoreError;
 use crate::ports::{ScriptFailure, ScriptKind, Trigger};
 use crate::service::Core;
@@ -264,13 +265,7 @@ impl Core {
                 code: "invalid_connection",
                 message: "The connection does not exist or is not enabled for this client.".into(),
             })?;
-        if conn
-            .body
-            .options
-            .as_ref()
-            .and_then(|o| o.disable_signup)
-            .unwrap_or(false)
-        {
+        if !DbSettings::of(&conn).signup_allowed {
             return Err(CoreError::Forbidden {
                 code: "operation_not_allowed",
                 message: "Public signup is disabled for this connection.".into(),

@@ -15,6 +15,7 @@ use axum::response::Response;
 use minijinja::context;
 use sluice_core::OAuthErrorKind;
 use sluice_core::clients::StoredClient;
+use sluice_core::db_connection::DbSettings;
 use sluice_core::flows::login::LoginRequest;
 use sluice_core::flows::signup::SignupBody;
 use sluice_core::model::UserRecord;
@@ -105,29 +106,15 @@ async fn open(
 }
 
 fn requires_username(c: &Connection) -> bool {
-    c.body
-        .options
-        .as_ref()
-        .and_then(|o| o.requires_username)
-        .unwrap_or(false)
+    DbSettings::of(c).requires_username
 }
 
 fn signup_allowed(c: &Connection) -> bool {
-    !c.body
-        .options
-        .as_ref()
-        .and_then(|o| o.disable_signup)
-        .unwrap_or(false)
+    DbSettings::of(c).signup_allowed
 }
 
 fn policy_text(c: &Connection) -> &'static str {
-    let p = c
-        .body
-        .options
-        .as_ref()
-        .and_then(|o| o.password_policy.clone())
-        .unwrap_or_else(|| "good".into());
-    sluice_core::password_policy::describe(&p)
+    DbSettings::of(c).password_policy.describe()
 }
 
 async fn render_login(

@@ -45,10 +45,36 @@ pub struct AuthorizeResponse {
     pub params: Vec<(String, String)>,
 }
 
+/// How the user of an authorization signed in.
+#[derive(Debug, Clone, Copy)]
+pub enum SignIn<'a> {
+    /// Just now, on the login page, to this connection: a new SSO session is opened.
+    Fresh { connection: &'a str },
+    /// Earlier, through the SSO session `id`.
+    Session {
+        id: &'a str,
+        auth_time: i64,
+        connection: &'a str,
+    },
+}
+
+/// Where an authorization ends.
+#[derive(Debug)]
+pub enum Completion {
+    /// Post-login extensibility denied the login: the application gets the error.
+    Denied(AuthorizeResponse),
+    /// The code for the application, and the cookie of the SSO session opened for a fresh
+    /// sign-in.
+    Granted {
+        response: AuthorizeResponse,
+        session_cookie: Option<String>,
+    },
+}
+
 impl Core {
     /// Issues a code for `user` and returns where to send the browser.
     #[allow(clippy::too_many_arguments)]
-    pub async fn code_issue(
+    pub(crate) async fn code_issue(
         &self,
         t: &TenantCtx,
         request: &AuthorizeRequest,
@@ -95,7 +121,7 @@ impl Core {
     /// Rules and post-login Actions for a browser sign-in. A denial or failure is an error
     /// for the application (`Err` holds where to send the browser).
     #[allow(clippy::too_many_arguments)]
-    pub async fn authorize_post_login(
+    pub(crate) async fn authorize_post_login(
         &self,
         t: &TenantCtx,
         request: &AuthorizeRequest,
@@ -148,6 +174,58 @@ impl Core {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The one post-login sequence of an authorization, for a user who just signed in on the
+    /// login page and for one who arrives with an SSO session alike: Rules and post-login
+    /// Actions (which may deny), then — for a fresh sign-in — a new SSO session, then the code
+    /// for the application.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn authorization_complete(
+        &self,
+        t: &TenantCtx,
+        request: &AuthorizeRequest,
+        client: &StoredClient,
+        mut user: UserRecord,
+        sign_in: SignIn<'_>,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<Completion, CoreError> {
+        let (connection, session_id) = match sign_in {
+            SignIn::Fresh { connection } => (connection, None),
+            SignIn::Session { id, connection, .. } => (connection, Some(id)),
+        };
+        let extras = match self
+            .authorize_post_login(
+                t, request, client, &mut user, connection, session_id, ip, user_agent,
+            )
+            .await?
+        {
+            Ok(x) => x,
+            Err(denied) => return Ok(Completion::Denied(denied)),
+        };
+        let (auth_time, sid, session_cookie) = match sign_in {
+            SignIn::Fresh { connection } => {
+                let (cookie, session) = self.session_create(t, &user, connection).await?;
+                (session.auth_time, session.id, Some(cookie))
+            }
+            SignIn::Session { id, auth_time, .. } => (auth_time, id.to_string(), None),
+        };
+        let response = self
+            .code_issue(
+                t,
+                request,
+                &user.profile,
+                auth_time,
+                Some(&sid),
+                connection,
+                extras,
+            )
+            .await?;
+        Ok(Completion::Granted {
+            response,
+            session_cookie,
+        })
     }
 
     /// `grant_type=authorization_code`.

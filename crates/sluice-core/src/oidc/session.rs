@@ -50,7 +50,7 @@ impl Core {
     }
 
     /// Starts a session for a user who just authenticated; returns the cookie value.
-    pub async fn session_create(
+    pub(crate) async fn session_create(
         &self,
         t: &TenantCtx,
         user: &UserRecord,

@@ -19,6 +19,7 @@ use sluice_core::db_connection::DbSettings;
 use sluice_core::flows::login::LoginRequest;
 use sluice_core::flows::signup::SignupBody;
 use sluice_core::model::UserRecord;
+use sluice_core::oidc::code::{Completion, SignIn};
 use sluice_core::oidc::transaction::LoginTransaction;
 use sluice_core::{CoreError, TenantCtx};
 use sluice_types::Connection;
@@ -163,51 +164,42 @@ async fn signed_in(
     s: &AppState,
     t: &Arc<TenantCtx>,
     p: &PageCtx,
-    mut user: UserRecord,
+    user: UserRecord,
     ip: Option<&str>,
     user_agent: Option<&str>,
 ) -> Result<Response, CoreError> {
     let connection = p.connection_name();
-    let extras = match s
+    let done = s
         .core
-        .authorize_post_login(
+        .authorization_complete(
             t,
             &p.txn.request,
             &p.client,
-            &mut user,
-            &connection,
-            None,
+            user,
+            SignIn::Fresh {
+                connection: &connection,
+            },
             ip,
             user_agent,
         )
-        .await?
-    {
-        Ok(x) => x,
-        Err(denied) => {
-            s.core.transaction_end(t, &p.state).await?;
-            return Ok(to_application(&s.pages, &denied));
-        }
-    };
-    let (cookie, session) = s.core.session_create(t, &user, &connection).await?;
-    let to = s
-        .core
-        .code_issue(
-            t,
-            &p.txn.request,
-            &user.profile,
-            session.auth_time,
-            Some(&session.id),
-            &connection,
-            extras,
-        )
         .await?;
     s.core.transaction_end(t, &p.state).await?;
-    let mut r = to_application(&s.pages, &to);
-    r.headers_mut().append(
-        http::header::SET_COOKIE,
-        cookies::set(t, cookies::SESSION, &cookie, Some(7 * 86_400)),
-    );
-    Ok(r)
+    Ok(match done {
+        Completion::Denied(denied) => to_application(&s.pages, &denied),
+        Completion::Granted {
+            response,
+            session_cookie,
+        } => {
+            let mut r = to_application(&s.pages, &response);
+            if let Some(cookie) = session_cookie {
+                r.headers_mut().append(
+                    http::header::SET_COOKIE,
+                    cookies::set(t, cookies::SESSION, &cookie, Some(7 * 86_400)),
+                );
+            }
+            r
+        }
+    })
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<&str> {

@@ -13,6 +13,7 @@ use minijinja::context;
 use sluice_core::clients::StoredClient;
 use sluice_core::oidc::authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest};
 use sluice_core::oidc::code::AuthorizeResponse;
+use sluice_core::oidc::code::{Completion, SignIn};
 use sluice_core::oidc::session::Session;
 use sluice_core::{CoreError, TenantCtx};
 
@@ -74,40 +75,28 @@ async fn sso(
     ip: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<Response, CoreError> {
-    let mut user = session.user;
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let extras = match s
-        .core
-        .authorize_post_login(
-            t,
-            req,
-            client,
-            &mut user,
-            &session.connection,
-            Some(&session.id),
-            ip,
-            ua,
-        )
-        .await?
-    {
-        Ok(x) => x,
-        Err(denied) => return Ok(to_application(&s.pages, &denied)),
+    let Session {
+        id,
+        user,
+        auth_time,
+        connection,
+    } = session;
+    let sign_in = SignIn::Session {
+        id: &id,
+        auth_time,
+        connection: &connection,
     };
-    let to = s
+    let done = s
         .core
-        .code_issue(
-            t,
-            req,
-            &user.profile,
-            session.auth_time,
-            Some(&session.id),
-            &session.connection,
-            extras,
-        )
+        .authorization_complete(t, req, client, user, sign_in, ip, ua)
         .await?;
-    Ok(to_application(&s.pages, &to))
+    Ok(match done {
+        Completion::Denied(denied) => to_application(&s.pages, &denied),
+        Completion::Granted { response, .. } => to_application(&s.pages, &response),
+    })
 }
 
 pub async fn authorize(

@@ -130,6 +130,12 @@ impl Core {
             })
     }
 
+    /// Deletes expired authorization codes, refresh tokens, sessions and login transactions
+    /// (all tenants).
+    pub async fn artifacts_prune(&self) -> Result<u64, CoreError> {
+        Ok(self.store.artifact_prune(self.now()).await?)
+    }
+
     /// Deletes events older than `retention_days` (all tenants).
     pub async fn logs_prune(&self, retention_days: i64) -> Result<u64, CoreError> {
         Ok(self

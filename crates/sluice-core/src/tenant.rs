@@ -77,6 +77,16 @@ pub fn validate_tenant_name(name: &str) -> Result<(), CoreError> {
 }
 
 impl Core {
+    /// Every tenant, in the store's order.
+    pub async fn tenants_all(&self) -> Result<Vec<TenantRecord>, CoreError> {
+        Ok(self.store.tenant_list().await?)
+    }
+
+    /// Whether the store answers (the readiness check).
+    pub async fn ready(&self) -> Result<(), CoreError> {
+        Ok(self.store.ping().await?)
+    }
+
     /// The base URL of tenant `name`: the public URL for the default tenant, otherwise the same
     /// scheme and port at `name.<base_domain>`.
     pub fn tenant_base_url(&self, name: &str) -> String {

@@ -214,6 +214,15 @@ impl Core {
         Ok(profile)
     }
 
+    /// The stored record of a user (profile, hash, origin), for the flows that continue with
+    /// it (the signup page signs the new user in).
+    pub async fn user_record(&self, t: &TenantCtx, user_id: &str) -> Result<UserRecord, CoreError> {
+        self.store
+            .user_fetch(&t.id, user_id)
+            .await?
+            .ok_or_else(|| CoreError::internal(format!("user {user_id} is not in the store")))
+    }
+
     pub async fn user_get(
         &self,
         t: &TenantCtx,

@@ -125,7 +125,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 let core = server::build_core(&s, public)
                     .await
                     .map_err(|e| e.to_string())?;
-                for t in core.store.tenant_list().await.map_err(|e| e.to_string())? {
+                for t in core.tenants_all().await.map_err(|e| e.to_string())? {
                     println!("{}\t{}", t.name, core.tenant_base_url(&t.name));
                 }
                 Ok(())

@@ -180,7 +180,7 @@ fn spawn_log_pruner(core: &Arc<Core>, retention_days: i64) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "log pruning failed"),
             }
-            match core.store.artifact_prune(core.now()).await {
+            match core.artifacts_prune().await {
                 Ok(n) if n > 0 => {
                     tracing::info!(deleted = n, "pruned expired codes, tokens and sessions")
                 }

@@ -345,10 +345,9 @@ pub async fn signup_submit(
         )
         .await;
     let result = match created {
-        Ok(user) => match s.core.store.user_fetch(&t.id, &user.user_id).await {
-            Ok(Some(rec)) => signed_in(&s, &t, &p, rec, ip.as_deref(), user_agent(&headers)).await,
-            Ok(None) => Err(CoreError::internal("the new user vanished")),
-            Err(e) => Err(e.into()),
+        Ok(user) => match s.core.user_record(&t, &user.user_id).await {
+            Ok(rec) => signed_in(&s, &t, &p, rec, ip.as_deref(), user_agent(&headers)).await,
+            Err(e) => Err(e),
         },
         Err(e) => Err(e),
     };

@@ -1,5 +1,6 @@
-//! Management API authorization: the scopes Sluice knows, and the authenticated [`Actor`] that
-//! every Management operation checks first thing.
+//! Management API authorization: the scopes Sluice knows, the authenticated [`Actor`] that
+//! every Management operation checks first thing, and `Core::mgmt_actor`, which turns a
+//! bearer token into one.
 //!
 //! Two kinds of caller reach the Management API: an application with a client-credentials
 //! token (the scopes of its client grant), and an end user with a token issued to them through
@@ -8,6 +9,9 @@
 //! ([`Actor::require_self_or`]).
 
 use crate::error::CoreError;
+use crate::service::Core;
+use crate::tenant::TenantCtx;
+use sluice_crypto::jwt;
 use std::collections::BTreeSet;
 
 /// Every Management API scope Sluice grants. The bootstrap client is granted all of them.
@@ -166,6 +170,42 @@ impl Actor {
                 code: "insufficient_scope",
                 message: format!("Insufficient scope, expected any of: {}", scopes.join(",")),
             })
+        }
+    }
+}
+
+impl Core {
+    /// Verifies a Management API bearer token of tenant `t` (signature by one of its keys,
+    /// issuer, audience, expiry) and returns who is calling with which scopes.
+    pub fn mgmt_actor(&self, t: &TenantCtx, token: &str) -> Result<Actor, CoreError> {
+        let v = jwt::Validation {
+            issuer: &t.issuer,
+            audience: &t.mgmt_audience,
+            now: self.now(),
+            leeway: 30,
+        };
+        let claims = jwt::verify(token, &t.verifying, &v).map_err(|e| {
+            tracing::debug!(error = %e, "management token rejected");
+            CoreError::Unauthorized {
+                message: "Invalid token".into(),
+            }
+        })?;
+        let str_claim = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+        let (sub, azp, scope) = (str_claim("sub"), str_claim("azp"), str_claim("scope"));
+        // Only the client-credentials grant writes `gty: client-credentials` (extensibility
+        // code cannot set it) and its subject is `<client_id>@clients`. Anything else is a
+        // user's token, which holds at most the current-user scopes.
+        let app_token = str_claim("gty") == "client-credentials"
+            && !azp.is_empty()
+            && sub.strip_suffix("@clients") == Some(azp);
+        if app_token {
+            Ok(Actor::new(&t.id, azp, scope))
+        } else if sub.is_empty() {
+            Err(CoreError::Unauthorized {
+                message: "Invalid token".into(),
+            })
+        } else {
+            Ok(Actor::for_user(&t.id, azp, sub, scope))
         }
     }
 }

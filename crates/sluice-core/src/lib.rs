@@ -1,6 +1,7 @@
 //! The domain core of Sluice: tenants and their signing keys, clients, connections, APIs
-//! (resource servers), client grants, users; the Management API operations and token issuance
-//! as plain async functions over ports. Knows no web framework, database driver or JS engine:
+//! (resource servers), client grants, users; the login flows ([`flows`]), OAuth/OIDC
+//! ([`oidc`]), extensibility ([`extend`]) and the Management API operations, as plain async
+//! functions over ports. Knows no web framework, database driver or JS engine:
 //! those live in other crates and implement the traits in [`ports`].
 //!
 //! Every operation takes the tenant it runs in ([`tenant::TenantCtx`]) and, for the Management
@@ -16,7 +17,6 @@ pub mod db_connection;
 pub mod error;
 pub mod extend;
 pub mod flows;
-pub mod grants;
 pub mod ids;
 pub mod logs;
 pub mod model;
@@ -29,7 +29,6 @@ pub mod service;
 pub mod signing_keys;
 pub mod tenant;
 pub mod tenant_settings;
-pub mod tokens;
 pub mod user_blocks;
 pub mod user_query;
 pub mod users;

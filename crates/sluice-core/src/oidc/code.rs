@@ -1,39 +1,37 @@
-//! Authorization codes: issued after the user authenticated for a validated `/authorize`
-//! request, redeemed once at `grant_type=authorization_code` with the same client and redirect
-//! URI and, when the request had a PKCE challenge, the verifier. A code presented twice
-//! revokes what it produced: its refresh tokens, and its access tokens at `/userinfo`.
+//! The end of an authorization: post-login extensibility, the SSO session of a fresh sign-in,
+//! and the authorization code for the application ([`Core::authorization_complete`]). Codes
+//! are stored under the SHA-256 of the code and redeemed once by
+//! [`super::grants::authorization_code`].
 
 use crate::clients::StoredClient;
 use crate::error::CoreError;
 use crate::error::OAuthErrorKind;
 use crate::extend::run::{LoginExtras, PostLogin};
 use crate::model::UserRecord;
-use crate::oidc::authorize::{AuthorizeRequest, pkce_verifies};
-use crate::oidc::issue::UserTokens;
-use crate::oidc::refresh::{RefreshGrantState, artifact_key};
-use crate::ports::{Artifact, ArtifactKind, Take};
+use crate::oidc::authorize::AuthorizeRequest;
+use crate::oidc::refresh::artifact_key;
+use crate::ports::{Artifact, ArtifactKind};
 use crate::service::Core;
 use crate::tenant::TenantCtx;
-use crate::tokens::ClientAuth;
 use serde::{Deserialize, Serialize};
 use sluice_crypto::random;
-use sluice_types::{TokenResponse, User};
+use sluice_types::User;
 
 /// How long a code can wait to be exchanged.
 pub const CODE_LIFETIME: i64 = 300;
 
 #[derive(Serialize, Deserialize)]
-struct Stored {
-    request: AuthorizeRequest,
-    auth_time: i64,
-    session_id: Option<String>,
-    connection: String,
+pub(crate) struct Stored {
+    pub(crate) request: AuthorizeRequest,
+    pub(crate) auth_time: i64,
+    pub(crate) session_id: Option<String>,
+    pub(crate) connection: String,
     /// Claims Rules and Actions added at login.
     #[serde(default)]
-    extras: LoginExtras,
+    pub(crate) extras: LoginExtras,
 }
 
-fn invalid_code() -> CoreError {
+pub(crate) fn invalid_code() -> CoreError {
     CoreError::oauth(OAuthErrorKind::InvalidGrant, "Invalid authorization code")
 }
 
@@ -226,98 +224,5 @@ impl Core {
             response,
             session_cookie,
         })
-    }
-
-    /// `grant_type=authorization_code`.
-    pub async fn grant_authorization_code(
-        &self,
-        t: &TenantCtx,
-        auth: &ClientAuth,
-        code: &str,
-        redirect_uri: Option<&str>,
-        code_verifier: Option<&str>,
-    ) -> Result<TokenResponse, CoreError> {
-        let client = self.client_authenticate(t, auth).await?;
-        if !client.allows_grant("authorization_code") {
-            return Err(CoreError::oauth(
-                OAuthErrorKind::UnauthorizedClient,
-                "Grant type 'authorization_code' not allowed for the client.",
-            ));
-        }
-        if code.is_empty() {
-            return Err(CoreError::oauth(
-                OAuthErrorKind::InvalidRequest,
-                "Missing required parameter: code",
-            ));
-        }
-        let a = match self
-            .store
-            .artifact_take(&t.id, ArtifactKind::Code, &artifact_key(code), self.now())
-            .await?
-        {
-            Take::Taken(a) => a,
-            Take::AlreadyUsed(a) => {
-                let n = self.family_revoke(t, &a.family).await?;
-                tracing::warn!(tenant = %t.name, revoked = n, "authorization code reused: what it issued is revoked");
-                return Err(invalid_code());
-            }
-            Take::Missing => return Err(invalid_code()),
-        };
-        let stored: Stored = crate::model::from_body(a.body.clone())?;
-        let req = &stored.request;
-        if req.client_id != client.client_id {
-            return Err(invalid_code());
-        }
-        if redirect_uri != Some(req.redirect_uri.as_str()) {
-            return Err(CoreError::oauth(
-                OAuthErrorKind::InvalidGrant,
-                "The redirect_uri does not match the one of the authorization request",
-            ));
-        }
-        match (&req.code_challenge, code_verifier) {
-            (Some(ch), Some(v)) if pkce_verifies(v, ch) => {}
-            (Some(_), _) => {
-                return Err(CoreError::oauth(
-                    OAuthErrorKind::InvalidGrant,
-                    "Failed to verify code verifier",
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(CoreError::oauth(
-                    OAuthErrorKind::InvalidGrant,
-                    "A code_verifier was sent but the authorization request had no code_challenge",
-                ));
-            }
-            (None, None) => {}
-        }
-        let user = self
-            .store
-            .user_fetch(&t.id, a.user_id.as_deref().unwrap_or_default())
-            .await?
-            .filter(|u| !u.profile.blocked.unwrap_or(false))
-            .ok_or_else(invalid_code)?;
-        let api = self.user_token_api(t, req.audience.as_deref()).await?;
-        self.issue_user_tokens(
-            t,
-            UserTokens {
-                client: &client,
-                user: &user.profile,
-                api: api.as_ref(),
-                scope: &req.scope,
-                gty: None,
-                nonce: req.nonce.as_deref(),
-                auth_time: Some(stored.auth_time),
-                session_id: stored.session_id.as_deref(),
-                connection: &stored.connection,
-                // Tokens from this code share its family: a replayed code revokes them.
-                family: Some(RefreshGrantState {
-                    family: a.family.clone(),
-                    absolute_expiry: None,
-                }),
-                extras: Some(&stored.extras),
-                new_refresh_token: true,
-            },
-        )
-        .await
     }
 }

@@ -12,6 +12,7 @@ use crate::oidc::refresh::{RefreshGrantState, family_jti};
 use crate::resource_servers::DEFAULT_TOKEN_LIFETIME;
 use crate::service::Core;
 use crate::tenant::TenantCtx;
+use sluice_crypto::jwt;
 use sluice_types::{JsonMap, ResourceServer, TokenResponse, User};
 
 /// Scopes that concern the user's identity rather than an API.
@@ -328,5 +329,12 @@ impl Core {
             )),
             None => Ok(None),
         }
+    }
+}
+
+impl Core {
+    /// Signs a compact RS256 JWT with the tenant's current key.
+    pub fn sign_jwt(&self, t: &TenantCtx, claims: &JsonMap) -> Result<String, CoreError> {
+        Ok(jwt::sign(&t.signing, claims)?)
     }
 }

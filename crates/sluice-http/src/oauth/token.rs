@@ -14,7 +14,7 @@ use base64::Engine;
 use http::HeaderMap;
 use sluice_core::CoreError;
 use sluice_core::OAuthErrorKind;
-use sluice_core::tokens::ClientAuth;
+use sluice_core::oidc::client_auth::ClientAuth;
 use std::collections::HashMap;
 
 fn invalid_request(msg: impl Into<String>) -> ApiError {
@@ -155,8 +155,8 @@ pub async fn token(
                 )
                 .await?
         }
-        "password" | sluice_core::grants::PASSWORD_REALM => {
-            let realm = (grant_type == sluice_core::grants::PASSWORD_REALM)
+        "password" | sluice_core::oidc::grants::password::PASSWORD_REALM => {
+            let realm = (grant_type == sluice_core::oidc::grants::password::PASSWORD_REALM)
                 .then(|| p.get("realm").map(String::as_str).unwrap_or_default());
             if realm == Some("") {
                 return Err(invalid_request("Missing required parameter: realm"));
@@ -165,7 +165,7 @@ pub async fn token(
             s.core
                 .grant_password(
                     &t,
-                    sluice_core::grants::PasswordGrant {
+                    sluice_core::oidc::grants::password::PasswordGrant {
                         client: &auth,
                         realm,
                         username: field("username").unwrap_or_default(),

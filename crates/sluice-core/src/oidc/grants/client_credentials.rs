@@ -1,65 +1,15 @@
-//! Token issuance and checking: client authentication at the token endpoint, the
-//! client-credentials grant (Auth0's rules: a client grant for the audience is required, scopes
-//! are the requested ones intersected with the granted ones), and verification of Management
-//! API bearer tokens into an [`Actor`].
+//! `grant_type=client_credentials` (Auth0's rules: a client grant for the audience is required,
+//! and the scopes are the requested ones intersected with the granted ones; credentials-exchange
+//! Hooks and Actions may add claims or deny).
 
-use crate::authz::Actor;
-use crate::clients::StoredClient;
-use crate::error::CoreError;
-use crate::error::OAuthErrorKind;
+use crate::error::{CoreError, OAuthErrorKind};
+use crate::oidc::client_auth::ClientAuth;
 use crate::resource_servers::DEFAULT_TOKEN_LIFETIME;
 use crate::service::Core;
 use crate::tenant::TenantCtx;
-use sluice_crypto::jwt;
 use sluice_types::{JsonMap, TokenResponse};
 
-/// Client credentials as presented at the token endpoint (post body or HTTP Basic).
-#[derive(Clone, PartialEq)]
-pub struct ClientAuth {
-    pub client_id: String,
-    pub client_secret: Option<String>,
-}
-
-impl std::fmt::Debug for ClientAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientAuth")
-            .field("client_id", &self.client_id)
-            .finish_non_exhaustive()
-    }
-}
-
-fn invalid_client() -> CoreError {
-    CoreError::oauth(OAuthErrorKind::Unauthenticated, "Unauthorized")
-}
-
 impl Core {
-    /// Authenticates a client. Confidential clients must present their secret; a public client
-    /// (`token_endpoint_auth_method: none`) must present none.
-    pub async fn client_authenticate(
-        &self,
-        t: &TenantCtx,
-        auth: &ClientAuth,
-    ) -> Result<StoredClient, CoreError> {
-        let client = self.client_fetch(t, &auth.client_id).await?;
-        let Some(client) = client else {
-            // Spend comparable time on unknown ids as on known ones.
-            let _ = sluice_crypto::ct::sha256_hex(
-                auth.client_secret.as_deref().unwrap_or("").as_bytes(),
-            );
-            return Err(invalid_client());
-        };
-        match (&auth.client_secret, client.is_public()) {
-            (Some(s), false) if client.secret_matches(s) => Ok(client),
-            (None, true) => Ok(client),
-            _ => Err(invalid_client()),
-        }
-    }
-
-    /// Signs a compact RS256 JWT with the tenant's current key.
-    pub fn sign_jwt(&self, t: &TenantCtx, claims: &JsonMap) -> Result<String, CoreError> {
-        Ok(jwt::sign(&t.signing, claims)?)
-    }
-
     /// `grant_type=client_credentials`.
     ///
     /// Its store reads (client, API, grant, credentials-exchange hooks and bindings) are
@@ -159,39 +109,5 @@ impl Core {
             expires_in: lifetime,
             token_type: "Bearer".into(),
         })
-    }
-
-    /// Verifies a Management API bearer token of tenant `t` (signature by one of its keys,
-    /// issuer, audience, expiry) and returns who is calling with which scopes.
-    pub fn mgmt_actor(&self, t: &TenantCtx, token: &str) -> Result<Actor, CoreError> {
-        let v = jwt::Validation {
-            issuer: &t.issuer,
-            audience: &t.mgmt_audience,
-            now: self.now(),
-            leeway: 30,
-        };
-        let claims = jwt::verify(token, &t.verifying, &v).map_err(|e| {
-            tracing::debug!(error = %e, "management token rejected");
-            CoreError::Unauthorized {
-                message: "Invalid token".into(),
-            }
-        })?;
-        let str_claim = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-        let (sub, azp, scope) = (str_claim("sub"), str_claim("azp"), str_claim("scope"));
-        // Only the client-credentials grant writes `gty: client-credentials` (extensibility
-        // code cannot set it) and its subject is `<client_id>@clients`. Anything else is a
-        // user's token, which holds at most the current-user scopes.
-        let app_token = str_claim("gty") == "client-credentials"
-            && !azp.is_empty()
-            && sub.strip_suffix("@clients") == Some(azp);
-        if app_token {
-            Ok(Actor::new(&t.id, azp, scope))
-        } else if sub.is_empty() {
-            Err(CoreError::Unauthorized {
-                message: "Invalid token".into(),
-            })
-        } else {
-            Ok(Actor::for_user(&t.id, azp, sub, scope))
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! User grants at the token endpoint: `password` (the tenant's default directory) and
+//! `grant_type=password` (the tenant's default directory) and
 //! `http://auth0.com/oauth/grant-type/password-realm` (a named connection). Both authenticate
 //! the client, check it may use the grant and the connection, run the login flow, and issue an
 //! RS256 access token (for the requested API, or for `/userinfo`) and, with `openid`, an ID token.
@@ -8,10 +8,10 @@ use crate::error::CoreError;
 use crate::error::OAuthErrorKind;
 use crate::extend::run::PostLogin;
 use crate::flows::login::LoginRequest;
+use crate::oidc::client_auth::ClientAuth;
 use crate::oidc::issue::UserTokens;
 use crate::service::Core;
 use crate::tenant::TenantCtx;
-use crate::tokens::ClientAuth;
 use sluice_types::{Connection, TokenResponse};
 
 pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";

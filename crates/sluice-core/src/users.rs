@@ -1,7 +1,8 @@
 //! Management API operations on users of database connections: create (argon2id on a blocking
 //! thread), get, search, by-email, patch (metadata merged one level deep, `null` removes a key),
-//! delete. Custom-database connections whose operations must run action scripts are refused
-//! here with a clear error until the script flows handle them.
+//! delete. For custom-database connections the operations that reach the user store (create,
+//! change password or email, delete) run the connection's action scripts through
+//! [`crate::flows`].
 
 use crate::authz::Actor;
 use crate::db_connection::{DbSettings, StoreMode};

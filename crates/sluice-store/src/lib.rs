@@ -3,8 +3,11 @@
 //! portable DDL); [`dispatch!`] runs it on whichever pool is configured, so no query is written
 //! twice.
 //!
-//! Modules: [`schema`] (migrations), [`tenants`], [`docs`] (Management API resources as JSON
-//! documents), [`users`], [`testdb`] (throw-away PostgreSQL databases for tests).
+//! Modules: [`schema`] (migrations), [`tenants`] (and their keys), [`docs`] (Management API
+//! resources as JSON documents) with [`doc_cache`] (a short read cache) and [`changes`]
+//! (PostgreSQL `NOTIFY` invalidation across nodes), [`users`], [`logs`] (tenant log events),
+//! [`attempts`] (brute-force counters), [`artifacts`] (codes, refresh tokens, sessions, login
+//! transactions), [`testdb`] (throw-away PostgreSQL databases for tests).
 
 pub mod artifacts;
 pub mod attempts;

@@ -4,7 +4,7 @@
 //! and never returned; triggers and bindings live in [`super::bindings`].
 
 use super::checks::{MAX_NAME, MAX_SCRIPT, check_secret, page_of, property_error};
-use super::model::{ACTION_TRIGGERS, StoredAction, StoredActionSecret};
+use super::stored::{ACTION_TRIGGERS, StoredAction, StoredActionSecret};
 use crate::authz::Actor;
 use crate::error::CoreError;
 use crate::ids;

@@ -4,7 +4,7 @@
 
 use super::actions::shown;
 use super::checks::{MAX_NAME, page_of, property_error};
-use super::model::{ACTION_TRIGGERS, StoredAction, StoredBinding, StoredBindings};
+use super::stored::{ACTION_TRIGGERS, StoredAction, StoredBinding, StoredBindings};
 use crate::authz::Actor;
 use crate::error::CoreError;
 use crate::ids;

@@ -4,7 +4,7 @@
 //! sealed with the hook's id as owner and shown as [`SECRET_NOT_SHOWN`].
 
 use super::checks::{check_name, check_script_size, check_secret, page_of, property_error};
-use super::model::{HOOK_TRIGGERS, StoredHook};
+use super::stored::{HOOK_TRIGGERS, StoredHook};
 use crate::authz::Actor;
 use crate::error::CoreError;
 use crate::ids;

@@ -3,7 +3,7 @@
 //! configuration values are sealed with the owner [`RULES_CONFIG_OWNER`] and never returned.
 
 use super::checks::{check_name, check_script_size, page_of, property_error};
-use super::model::{StoredRule, StoredRulesConfig};
+use super::stored::{StoredRule, StoredRulesConfig};
 use crate::authz::Actor;
 use crate::error::CoreError;
 use crate::ids;

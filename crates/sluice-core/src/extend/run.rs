@@ -15,7 +15,7 @@
 use crate::clients::StoredClient;
 use crate::error::CoreError;
 use crate::error::OAuthErrorKind;
-use crate::extend::model::Runnable;
+use crate::extend::stored::Runnable;
 use crate::model::UserRecord;
 use crate::ports::{ScriptFailure, ScriptKind, ScriptOutcome, ScriptRequest, Trigger};
 use crate::service::Core;

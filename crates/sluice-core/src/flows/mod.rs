@@ -1,5 +1,8 @@
 //! The connection flows, one readable place each: [`login`] (local, legacy custom database,
-//! import-mode migration), [`reset`] (password reset), [`signup`] (user creation and deletion per mode) and [`profile`] (validation and normalisation of script profiles).
+//! import-mode migration), [`signup`] (user creation and deletion per mode), [`reset`]
+//! (password reset), [`verify`] (email verification), [`account`] (change email and password
+//! through the scripts), [`scripts`] (running a connection's script: breaker, rate limit) and
+//! [`profile`] (validation and normalisation of script profiles).
 
 pub mod account;
 pub mod login;

@@ -2,6 +2,8 @@
 //! on an ephemeral loopback port with a fresh database — SQLite in a temporary directory or a
 //! throw-away PostgreSQL database — and talk to it over real HTTP.
 
+pub mod legacy;
+
 use serde_json::{Value, json};
 use sluice::config::Settings;
 use sluice::server::{self, RunningServer};

@@ -1,7 +1,8 @@
-//! Login through `/oauth/token` (password-realm) to Sluice-managed and custom-database
-//! connections, in legacy and import mode, against a legacy store in PostgreSQL reached by a
-//! `pg` + `bcrypt` script in the style of Auth0's templates. Each test asserts the HTTP result
-//! and which scripts ran (the legacy store counts the script's logins).
+//! Login through `/oauth/token` (password and password-realm): Sluice-managed connections,
+//! import mode through an outage of the legacy store, concurrent first logins, the tenant log
+//! and brute-force protection. The legacy store is PostgreSQL, reached by a `pg` + `bcrypt`
+//! script in the style of Auth0's templates. Every script-backed flow over both kinds of legacy
+//! store is in `legacy_flows.rs`.
 
 mod support;
 
@@ -120,85 +121,6 @@ async fn local_connection(backend: &str) {
     assert_eq!(got["logins_count"], 1);
 }
 sluice_store::both_backends!(sluice_managed_connection_login, local_connection);
-
-async fn legacy_mode(backend: &str) {
-    let legacy = Legacy::new(&[
-        ("alice@example.com", "alice-pw", "alice"),
-        ("lock@example.com", "x", "locked"),
-    ])
-    .await;
-    let s = TestServer::start(backend).await;
-    let tok = s.mgmt_token().await;
-    let app = app_and_connection(&s, &tok, "legacy-db", custom_options(&legacy, false)).await;
-    for round in 1..=2 {
-        let (st, t) = login(
-            &s,
-            &app,
-            "legacy-db",
-            "alice@example.com",
-            "alice-pw",
-            "openid email",
-        )
-        .await;
-        assert_eq!(st, 200, "{t}");
-        assert_eq!(
-            legacy.logins().await,
-            round,
-            "the login script runs on every login"
-        );
-    }
-    let (_, list) = s
-        .call(
-            "GET",
-            "/api/v2/users-by-email?email=alice%40example.com",
-            Some(&tok),
-            None,
-        )
-        .await;
-    assert_eq!(list[0]["user_id"], "auth0|pg-1");
-    assert_eq!(list[0]["identities"][0]["user_id"], "pg-1");
-    assert_eq!(list[0]["app_metadata"], json!({"plan": "legacy"}));
-    let t = s.core().tenant("default").await.unwrap();
-    let rec = s
-        .core()
-        .store
-        .user_fetch(&t.id, "auth0|pg-1")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        rec.password_hash.is_none(),
-        "legacy mode never stores a password"
-    );
-    assert_eq!(rec.origin, sluice_core::model::UserOrigin::LegacyCached);
-    assert_eq!(
-        login(
-            &s,
-            &app,
-            "legacy-db",
-            "alice@example.com",
-            "wrong",
-            "openid"
-        )
-        .await,
-        (403, wrong())
-    );
-    assert_eq!(
-        login(&s, &app, "legacy-db", "nobody@example.com", "x", "openid").await,
-        (403, wrong())
-    );
-    assert_eq!(
-        login(&s, &app, "legacy-db", "lock@example.com", "x", "openid").await,
-        (
-            401,
-            json!({"error": "unauthorized", "error_description": "Your account is locked. Call support."})
-        )
-    );
-}
-sluice_store::both_backends!(
-    legacy_mode_runs_the_login_script_on_every_login,
-    legacy_mode
-);
 
 async fn import_mode(backend: &str) {
     let legacy = Legacy::new(&[

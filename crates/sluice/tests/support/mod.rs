@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 pub mod browser;
-pub mod mysql;
 pub mod python;
 
 use serde_json::{Value, json};
@@ -43,7 +42,7 @@ pub struct Legacy {
 
 impl Legacy {
     pub async fn new(users: &[(&str, &str, &str)]) -> Legacy {
-        let url = "postgres://postgres@127.0.0.1:5432/test".to_string();
+        let url = sluice_testkit::legacy::postgres::url();
         let schema = format!("legacy_{}", uuid::Uuid::new_v4().simple());
         let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
         for q in [

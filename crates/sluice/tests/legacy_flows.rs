@@ -1,18 +1,61 @@
-//! Every database-connection flow end to end against a legacy user store in MariaDB, reached by
-//! scripts in the style of Auth0's MySQL templates (`mysql` + `bcrypt`), in legacy-authentication
-//! and in import mode: login (wrong password, `UnauthorizedError`), signup (`user_exists`),
-//! password reset by email, email verification, Management API create / email and password
-//! change / delete. Each test asserts the HTTP result and exactly which scripts ran — none for a
-//! user already migrated. The store backend matters only for the login tests (caching and
-//! migration write users), which run on SQLite and PostgreSQL; the others use SQLite.
+//! Every database-connection flow end to end against a legacy user store, in PostgreSQL and in
+//! MariaDB (`sluice_testkit::legacy`), reached by scripts in the style of Auth0's templates for
+//! each, in legacy-authentication and in import mode: login (wrong password,
+//! `UnauthorizedError`), signup (`user_exists`), password reset by email, email verification,
+//! Management API create / email and password change / delete. Each scenario runs once per kind
+//! of legacy store and asserts the HTTP result and exactly which scripts ran — none for a user
+//! already migrated. The store backend matters only for the login tests (caching and migration
+//! write users), which also run on SQLite and PostgreSQL; the others use SQLite.
 
 mod support;
 
 use serde_json::{Value, json};
 use sluice_core::model::UserOrigin;
 use sluice_testkit::TestServer;
-use support::mysql::{LegacyMy, runs};
+use sluice_testkit::legacy::{LegacyKind, LegacyStore, runs};
 use support::{app_and_connection, login, newest_link_ticket, reset_submit, reset_ticket, signup};
+
+/// A scenario over each kind of legacy store (on the SQLite store backend).
+macro_rules! kinds {
+    ($body:ident) => {
+        mod $body {
+            use sluice_testkit::legacy::LegacyKind;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$body(LegacyKind::Postgres).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mariadb() {
+                super::$body(LegacyKind::MariaDb).await
+            }
+        }
+    };
+}
+
+/// A scenario over each store backend and each kind of legacy store.
+macro_rules! stores_and_kinds {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            use sluice_testkit::legacy::LegacyKind;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_postgres() {
+                super::$body("sqlite", LegacyKind::Postgres).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_mariadb() {
+                super::$body("sqlite", LegacyKind::MariaDb).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_postgres() {
+                super::$body("postgres", LegacyKind::Postgres).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_mariadb() {
+                super::$body("postgres", LegacyKind::MariaDb).await
+            }
+        }
+    };
+}
 
 type App = (String, String);
 
@@ -22,7 +65,7 @@ fn user_exists() -> Value {
 
 /// A server on `backend` with a connection `db` to `legacy` in the given mode, and an app
 /// enabled for it.
-async fn start(backend: &str, legacy: &LegacyMy, import: bool) -> (TestServer, String, App) {
+async fn start(backend: &str, legacy: &LegacyStore, import: bool) -> (TestServer, String, App) {
     let s = TestServer::start(backend).await;
     let tok = s.mgmt_token().await;
     let app = app_and_connection(&s, &tok, "db", legacy.options(import)).await;
@@ -57,11 +100,14 @@ async fn record(s: &TestServer, user_id: &str) -> Option<sluice_core::model::Use
     s.core().store.user_fetch(&t.id, user_id).await.unwrap()
 }
 
-async fn legacy_login(backend: &str) {
-    let legacy = LegacyMy::new(&[
-        ("alice@example.com", "alice-pw", "alice"),
-        ("lock@example.com", "x", "locked"),
-    ])
+async fn legacy_login(backend: &str, kind: LegacyKind) {
+    let legacy = LegacyStore::new(
+        kind,
+        &[
+            ("alice@example.com", "alice-pw", "alice"),
+            ("lock@example.com", "x", "locked"),
+        ],
+    )
     .await;
     let (s, tok, app) = start(backend, &legacy, false).await;
     for round in 1..=2 {
@@ -77,7 +123,7 @@ async fn legacy_login(backend: &str) {
         assert_eq!(st, 200, "{t}");
         let (_, id) =
             sluice_crypto::jwt::decode_unverified(t["id_token"].as_str().unwrap()).unwrap();
-        assert_eq!(id["sub"], "auth0|my-1");
+        assert_eq!(id["sub"], format!("auth0|{}", legacy.id(1)));
         assert_eq!(id["email"], "alice@example.com");
         assert_eq!(
             legacy.runs().await,
@@ -93,12 +139,17 @@ async fn legacy_login(backend: &str) {
             None,
         )
         .await;
-    assert_eq!(list[0]["user_id"], "auth0|my-1");
-    assert_eq!(list[0]["identities"][0]["user_id"], "my-1");
+    assert_eq!(list[0]["user_id"], format!("auth0|{}", legacy.id(1)));
+    assert_eq!(
+        list[0]["identities"][0]["user_id"],
+        format!("{}", legacy.id(1))
+    );
     assert_eq!(list[0]["identities"][0]["connection"], "db");
-    assert_eq!(list[0]["app_metadata"], json!({"plan": "mysql"}));
+    assert_eq!(list[0]["app_metadata"], json!({"plan": legacy.plan()}));
     assert_eq!(list[0]["logins_count"], 2);
-    let rec = record(&s, "auth0|my-1").await.unwrap();
+    let rec = record(&s, &format!("auth0|{}", legacy.id(1)))
+        .await
+        .unwrap();
     assert!(
         rec.password_hash.is_none(),
         "legacy mode never stores a password"
@@ -121,20 +172,25 @@ async fn legacy_login(backend: &str) {
     );
     assert_eq!(legacy.runs().await, runs(&[("login", 5)]));
     assert!(
-        record(&s, "auth0|my-2").await.is_none(),
+        record(&s, &format!("auth0|{}", legacy.id(2)))
+            .await
+            .is_none(),
         "a refused user is not cached"
     );
 }
-sluice_store::both_backends!(
-    legacy_mode_login_runs_the_mysql_script_every_time_and_caches_the_profile,
+stores_and_kinds!(
+    legacy_mode_login_runs_the_script_every_time_and_caches_the_profile,
     legacy_login
 );
 
-async fn import_login(backend: &str) {
-    let legacy = LegacyMy::new(&[
-        ("alice@example.com", "alice-pw", "alice"),
-        ("lock@example.com", "x", "locked"),
-    ])
+async fn import_login(backend: &str, kind: LegacyKind) {
+    let legacy = LegacyStore::new(
+        kind,
+        &[
+            ("alice@example.com", "alice-pw", "alice"),
+            ("lock@example.com", "x", "locked"),
+        ],
+    )
     .await;
     let (s, tok, app) = start(backend, &legacy, true).await;
     // A wrong password asks the legacy store and migrates nothing.
@@ -143,14 +199,20 @@ async fn import_login(backend: &str) {
         (403, support::wrong())
     );
     assert_eq!(legacy.runs().await, runs(&[("login", 1)]));
-    assert!(record(&s, "auth0|my-1").await.is_none());
+    assert!(
+        record(&s, &format!("auth0|{}", legacy.id(1)))
+            .await
+            .is_none()
+    );
     // The first good login migrates her: same user_id, the typed password re-hashed.
     assert_eq!(
         login_status(&s, &app, "alice@example.com", "alice-pw").await,
         200
     );
     assert_eq!(legacy.runs().await, runs(&[("login", 2)]));
-    let rec = record(&s, "auth0|my-1").await.expect("migrated");
+    let rec = record(&s, &format!("auth0|{}", legacy.id(1)))
+        .await
+        .expect("migrated");
     assert!(
         rec.password_hash
             .as_deref()
@@ -160,10 +222,13 @@ async fn import_login(backend: &str) {
     assert!(
         matches!(rec.origin, UserOrigin::Migrated { ref connection, .. } if connection == "db")
     );
-    assert_eq!(rec.profile.identities[0].user_id, "my-1");
+    assert_eq!(
+        rec.profile.identities[0].user_id,
+        format!("{}", legacy.id(1))
+    );
     assert_eq!(
         rec.profile.app_metadata,
-        *json!({"plan": "mysql"}).as_object().unwrap()
+        *json!({"plan": legacy.plan()}).as_object().unwrap()
     );
     // From now on no script runs for her, whatever the outcome.
     assert_eq!(
@@ -197,14 +262,13 @@ async fn import_login(backend: &str) {
         .await;
     assert_eq!(page["total"], 1, "only the user who logged in was migrated");
 }
-sluice_store::both_backends!(
-    import_mode_login_migrates_a_mysql_user_once_then_runs_no_script,
+stores_and_kinds!(
+    import_mode_login_migrates_a_legacy_user_once_then_runs_no_script,
     import_login
 );
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn legacy_mode_signup_and_management_create_run_get_user_create_login() {
-    let legacy = LegacyMy::new(&[("alice@example.com", "alice-pw", "alice")]).await;
+async fn legacy_mode_signup_and_management_create_run_get_user_create_login(kind: LegacyKind) {
+    let legacy = LegacyStore::new(kind, &[("alice@example.com", "alice-pw", "alice")]).await;
     let (s, tok, app) = start("sqlite", &legacy, false).await;
     // An existing legacy user: get_user finds her and create does not run.
     assert_eq!(
@@ -216,7 +280,7 @@ async fn legacy_mode_signup_and_management_create_run_get_user_create_login() {
     // A new user: get_user → create (in MariaDB, bcrypt) → login, then cached locally.
     let (st, u) = signup(&s, &app.0, "db", "Carol@Example.com", "carol-pw").await;
     assert_eq!(st, 200, "{u}");
-    assert_eq!(u["_id"], "my-2");
+    assert_eq!(u["_id"], format!("{}", legacy.id(2)));
     assert_eq!(u["email"], "carol@example.com");
     assert_eq!(u["email_verified"], false);
     assert_eq!(
@@ -230,7 +294,7 @@ async fn legacy_mode_signup_and_management_create_run_get_user_create_login() {
     assert!(row.password_is("carol-pw"));
     assert_eq!(row.nickname.as_deref(), Some("carol"));
     assert!(
-        record(&s, "auth0|my-2")
+        record(&s, &format!("auth0|{}", legacy.id(2)))
             .await
             .unwrap()
             .password_hash
@@ -250,8 +314,8 @@ async fn legacy_mode_signup_and_management_create_run_get_user_create_login() {
         )
         .await;
     assert_eq!(st, 201, "{m}");
-    assert_eq!(m["user_id"], "auth0|my-3");
-    assert_eq!(m["identities"][0]["user_id"], "my-3");
+    assert_eq!(m["user_id"], format!("auth0|{}", legacy.id(3)));
+    assert_eq!(m["identities"][0]["user_id"], format!("{}", legacy.id(3)));
     let (st, e) = s
         .call(
             "POST",
@@ -270,16 +334,22 @@ async fn legacy_mode_signup_and_management_create_run_get_user_create_login() {
     );
     assert_eq!(legacy.count().await, 3);
 }
+kinds!(legacy_mode_signup_and_management_create_run_get_user_create_login);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn legacy_mode_create_script_user_exists_is_a_signup_user_exists() {
-    // get_user misses the user (another spelling of the same mailbox in the legacy store's
-    // collation), the INSERT hits the unique key, the script answers ValidationError.
-    let legacy = LegacyMy::new(&[("émile@example.com", "pw", "emile")]).await;
+async fn legacy_mode_create_script_user_exists_is_a_signup_user_exists(kind: LegacyKind) {
+    // get_user misses the user (here: its query can match nothing), the INSERT hits the unique
+    // key, and the create script answers ValidationError('user_exists').
+    let legacy = LegacyStore::new(kind, &[("emile@example.com", "pw", "emile")]).await;
     let (s, tok, app) = start("sqlite", &legacy, false).await;
     let mut opts = legacy.options(false);
+    let get_user = opts["customScripts"]["get_user"]
+        .as_str()
+        .unwrap()
+        .to_string();
     opts["customScripts"]["get_user"] = json!(
-        support::mysql::GET_USER.replace("WHERE email = ?", "WHERE email = ? COLLATE utf8mb4_bin")
+        get_user
+            .replace("WHERE email = ?", "WHERE email = ? AND 1 = 0")
+            .replace("WHERE email = $1", "WHERE email = $1 AND 1 = 0")
     );
     set_options(&s, &tok, opts).await;
     assert_eq!(
@@ -293,10 +363,12 @@ async fn legacy_mode_create_script_user_exists_is_a_signup_user_exists() {
     );
     assert_eq!(legacy.count().await, 1);
 }
+kinds!(legacy_mode_create_script_user_exists_is_a_signup_user_exists);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_mode_signup_and_management_create_check_get_user_then_create_locally() {
-    let legacy = LegacyMy::new(&[("alice@example.com", "alice-pw", "alice")]).await;
+async fn import_mode_signup_and_management_create_check_get_user_then_create_locally(
+    kind: LegacyKind,
+) {
+    let legacy = LegacyStore::new(kind, &[("alice@example.com", "alice-pw", "alice")]).await;
     let (s, tok, app) = start("sqlite", &legacy, true).await;
     assert_eq!(
         signup(&s, &app.0, "db", "alice@example.com", "x").await,
@@ -349,10 +421,10 @@ async fn import_mode_signup_and_management_create_check_get_user_then_create_loc
     assert_eq!(legacy.runs().await, runs(&[("get_user", 5)]));
     assert_eq!(legacy.count().await, 1);
 }
+kinds!(import_mode_signup_and_management_create_check_get_user_then_create_locally);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn legacy_mode_password_reset_runs_get_user_then_change_password() {
-    let legacy = LegacyMy::new(&[("alice@example.com", "old-pw", "alice")]).await;
+async fn legacy_mode_password_reset_runs_get_user_then_change_password(kind: LegacyKind) {
+    let legacy = LegacyStore::new(kind, &[("alice@example.com", "old-pw", "alice")]).await;
     let (s, _tok, app) = start("sqlite", &legacy, false).await;
     assert_eq!(
         reset_ticket(&s, "db", "nobody@example.com").await,
@@ -393,10 +465,12 @@ async fn legacy_mode_password_reset_runs_get_user_then_change_password() {
         runs(&[("get_user", 2), ("change_password", 1), ("login", 2)])
     );
 }
+kinds!(legacy_mode_password_reset_runs_get_user_then_change_password);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_mode_reset_migrates_an_unmigrated_user_and_needs_no_script_afterwards() {
-    let legacy = LegacyMy::new(&[("alice@example.com", "old-pw", "alice")]).await;
+async fn import_mode_reset_migrates_an_unmigrated_user_and_needs_no_script_afterwards(
+    kind: LegacyKind,
+) {
+    let legacy = LegacyStore::new(kind, &[("alice@example.com", "old-pw", "alice")]).await;
     let (s, _tok, app) = start("sqlite", &legacy, true).await;
     let ticket = reset_ticket(&s, "db", "alice@example.com")
         .await
@@ -404,7 +478,7 @@ async fn import_mode_reset_migrates_an_unmigrated_user_and_needs_no_script_after
     assert_eq!(reset_submit(&s, &ticket, "new-pw", "new-pw").await.0, 200);
     // Created locally from get_user's profile with the new password; MariaDB is untouched.
     assert_eq!(legacy.runs().await, runs(&[("get_user", 2)]));
-    let rec = record(&s, "auth0|my-1")
+    let rec = record(&s, &format!("auth0|{}", legacy.id(1)))
         .await
         .expect("migrated by the reset");
     assert!(matches!(rec.origin, UserOrigin::Migrated { .. }));
@@ -441,10 +515,10 @@ async fn import_mode_reset_migrates_an_unmigrated_user_and_needs_no_script_after
         "no script ran for her since"
     );
 }
+kinds!(import_mode_reset_migrates_an_unmigrated_user_and_needs_no_script_afterwards);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn legacy_mode_verification_link_runs_the_verify_script() {
-    let legacy = LegacyMy::new(&[]).await;
+async fn legacy_mode_verification_link_runs_the_verify_script(kind: LegacyKind) {
+    let legacy = LegacyStore::new(kind, &[]).await;
     let (s, tok, app) = start("sqlite", &legacy, false).await;
     assert_eq!(
         signup(&s, &app.0, "db", "new@example.com", "new-pw")
@@ -470,7 +544,8 @@ async fn legacy_mode_verification_link_runs_the_verify_script() {
     assert_eq!(legacy.runs().await, runs(&[("verify", 1)]));
     assert!(legacy.user("new@example.com").await.unwrap().email_verified);
     // As Auth0 documents, the cached profile learns it from the next login's profile.
-    let get = || s.call("GET", "/api/v2/users/auth0%7Cmy-1", Some(&tok), None);
+    let user_path = format!("/api/v2/users/auth0%7C{}", legacy.id(1));
+    let get = || s.call("GET", &user_path, Some(&tok), None);
     assert_eq!(get().await.1["email_verified"], false);
     assert_eq!(
         login_status(&s, &app, "new@example.com", "new-pw").await,
@@ -486,10 +561,10 @@ async fn legacy_mode_verification_link_runs_the_verify_script() {
     assert_eq!(again.status(), 400, "a link works once");
     assert_eq!(legacy.runs().await, runs(&[("verify", 1), ("login", 1)]));
 }
+kinds!(legacy_mode_verification_link_runs_the_verify_script);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_mode_verification_link_marks_the_local_user_without_a_script() {
-    let legacy = LegacyMy::new(&[]).await;
+async fn import_mode_verification_link_marks_the_local_user_without_a_script(kind: LegacyKind) {
+    let legacy = LegacyStore::new(kind, &[]).await;
     let (s, tok, app) = start("sqlite", &legacy, true).await;
     let (st, u) = signup(&s, &app.0, "db", "new@example.com", "new-pw").await;
     assert_eq!(st, 200, "{u}");
@@ -516,13 +591,16 @@ async fn import_mode_verification_link_marks_the_local_user_without_a_script() {
         "only signup's get_user"
     );
 }
+kinds!(import_mode_verification_link_marks_the_local_user_without_a_script);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn legacy_mode_management_email_and_password_changes_run_their_scripts() {
-    let legacy = LegacyMy::new(&[
-        ("alice@example.com", "alice-pw", "alice"),
-        ("taken@example.com", "x", "t"),
-    ])
+async fn legacy_mode_management_email_and_password_changes_run_their_scripts(kind: LegacyKind) {
+    let legacy = LegacyStore::new(
+        kind,
+        &[
+            ("alice@example.com", "alice-pw", "alice"),
+            ("taken@example.com", "x", "t"),
+        ],
+    )
     .await;
     let (s, tok, app) = start("sqlite", &legacy, false).await;
     assert_eq!(
@@ -530,14 +608,8 @@ async fn legacy_mode_management_email_and_password_changes_run_their_scripts() {
         200
     );
     legacy.reset_runs().await;
-    let patch = |body: Value| {
-        s.call(
-            "PATCH",
-            "/api/v2/users/auth0%7Cmy-1",
-            Some(&tok),
-            Some(body),
-        )
-    };
+    let user_path = format!("/api/v2/users/auth0%7C{}", legacy.id(1));
+    let patch = |body: Value| s.call("PATCH", &user_path, Some(&tok), Some(body));
     // A taken email: get_user finds it, change_email does not run.
     let (st, e) = patch(json!({"email": "taken@example.com"})).await;
     assert_eq!(
@@ -585,13 +657,16 @@ async fn legacy_mode_management_email_and_password_changes_run_their_scripts() {
         403
     );
 }
+kinds!(legacy_mode_management_email_and_password_changes_run_their_scripts);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn legacy_mode_management_delete_runs_the_delete_script_with_the_raw_id() {
-    let legacy = LegacyMy::new(&[
-        ("alice@example.com", "alice-pw", "alice"),
-        ("bob@example.com", "bob-pw", "bob"),
-    ])
+async fn legacy_mode_management_delete_runs_the_delete_script_with_the_raw_id(kind: LegacyKind) {
+    let legacy = LegacyStore::new(
+        kind,
+        &[
+            ("alice@example.com", "alice-pw", "alice"),
+            ("bob@example.com", "bob-pw", "bob"),
+        ],
+    )
     .await;
     let (s, tok, app) = start("sqlite", &legacy, false).await;
     assert_eq!(
@@ -599,7 +674,12 @@ async fn legacy_mode_management_delete_runs_the_delete_script_with_the_raw_id() 
         200
     );
     let (st, _) = s
-        .call("DELETE", "/api/v2/users/auth0%7Cmy-1", Some(&tok), None)
+        .call(
+            "DELETE",
+            &format!("/api/v2/users/auth0%7C{}", legacy.id(1)),
+            Some(&tok),
+            None,
+        )
         .await;
     assert_eq!(st, 204);
     assert_eq!(legacy.runs().await, runs(&[("login", 1), ("delete", 1)]));
@@ -609,7 +689,12 @@ async fn legacy_mode_management_delete_runs_the_delete_script_with_the_raw_id() 
     );
     assert!(legacy.user("bob@example.com").await.is_some(), "only her");
     let (st, _) = s
-        .call("GET", "/api/v2/users/auth0%7Cmy-1", Some(&tok), None)
+        .call(
+            "GET",
+            &format!("/api/v2/users/auth0%7C{}", legacy.id(1)),
+            Some(&tok),
+            None,
+        )
         .await;
     assert_eq!(st, 404);
     assert_eq!(
@@ -617,23 +702,19 @@ async fn legacy_mode_management_delete_runs_the_delete_script_with_the_raw_id() 
         403
     );
 }
+kinds!(legacy_mode_management_delete_runs_the_delete_script_with_the_raw_id);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_mode_management_changes_and_delete_of_a_migrated_user_run_no_script() {
-    let legacy = LegacyMy::new(&[("alice@example.com", "alice-pw", "alice")]).await;
+async fn import_mode_management_changes_and_delete_of_a_migrated_user_run_no_script(
+    kind: LegacyKind,
+) {
+    let legacy = LegacyStore::new(kind, &[("alice@example.com", "alice-pw", "alice")]).await;
     let (s, tok, app) = start("sqlite", &legacy, true).await;
     assert_eq!(
         login_status(&s, &app, "alice@example.com", "alice-pw").await,
         200
     );
-    let patch = |body: Value| {
-        s.call(
-            "PATCH",
-            "/api/v2/users/auth0%7Cmy-1",
-            Some(&tok),
-            Some(body),
-        )
-    };
+    let user_path = format!("/api/v2/users/auth0%7C{}", legacy.id(1));
+    let patch = |body: Value| s.call("PATCH", &user_path, Some(&tok), Some(body));
     let (st, u) =
         patch(json!({"email": "alice2@example.com", "password": "new-pw", "name": "Alice"})).await;
     assert_eq!(st, 200, "{u}");
@@ -646,7 +727,12 @@ async fn import_mode_management_changes_and_delete_of_a_migrated_user_run_no_scr
         200
     );
     let (st, _) = s
-        .call("DELETE", "/api/v2/users/auth0%7Cmy-1", Some(&tok), None)
+        .call(
+            "DELETE",
+            &format!("/api/v2/users/auth0%7C{}", legacy.id(1)),
+            Some(&tok),
+            None,
+        )
         .await;
     assert_eq!(st, 204);
     assert_eq!(
@@ -666,11 +752,11 @@ async fn import_mode_management_changes_and_delete_of_a_migrated_user_run_no_scr
     );
     assert_eq!(legacy.runs().await, runs(&[("login", 2)]));
 }
+kinds!(import_mode_management_changes_and_delete_of_a_migrated_user_run_no_script);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn users_cached_in_legacy_mode_migrate_when_import_mode_is_turned_on() {
+async fn users_cached_in_legacy_mode_migrate_when_import_mode_is_turned_on(kind: LegacyKind) {
     // The usual path off a legacy store: run in legacy mode first, then turn import mode on.
-    let legacy = LegacyMy::new(&[("alice@example.com", "alice-pw", "alice")]).await;
+    let legacy = LegacyStore::new(kind, &[("alice@example.com", "alice-pw", "alice")]).await;
     let (s, tok, app) = start("sqlite", &legacy, false).await;
     assert_eq!(
         login_status(&s, &app, "alice@example.com", "alice-pw").await,
@@ -689,7 +775,9 @@ async fn users_cached_in_legacy_mode_migrate_when_import_mode_is_turned_on() {
     // password hash, then migrate_user's insert conflicts with her cached record and the
     // password is checked against that record, which has no hash: 403 for the right password.
     assert_eq!(st, 200, "{t}");
-    let rec = record(&s, "auth0|my-1").await.unwrap();
+    let rec = record(&s, &format!("auth0|{}", legacy.id(1)))
+        .await
+        .unwrap();
     assert!(rec.password_hash.is_some(), "migrated with her password");
     assert!(matches!(rec.origin, UserOrigin::Migrated { .. }));
     assert_eq!(
@@ -702,3 +790,4 @@ async fn users_cached_in_legacy_mode_migrate_when_import_mode_is_turned_on() {
         "once in each mode"
     );
 }
+kinds!(users_cached_in_legacy_mode_migrate_when_import_mode_is_turned_on);

@@ -1,20 +1,26 @@
-//! A legacy user store in MariaDB (127.0.0.1:3306, root, empty password) for the connection-flow
-//! tests, and the seven action scripts in the style of Auth0's MySQL templates (`require('mysql')`
-//! + `require('bcrypt')`, callbacks, `connection.query(sql, [args], cb)` with `?` placeholders).
-//!
-//! Each [`LegacyMy`] is a database of its own, dropped on drop. Besides the `users` table it has
-//! `script_runs`: every script counts its own run there first (queries run in order on one
-//! connection), so a test can assert exactly which scripts ran — and that none did.
+//! A legacy user store in MariaDB/MySQL, reached by scripts in the style of Auth0's MySQL
+//! templates (`require('mysql')` + `require('bcrypt')`, callbacks, `?` placeholders). Each store
+//! is a database of its own on the server of `SLUICE_TEST_MYSQL_URL` (default
+//! `mysql://root@127.0.0.1:3306/`), dropped on drop.
 
+use super::{LegacyUser, random_suffix};
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-const ADMIN_URL: &str = "mysql://root@127.0.0.1:3306/?prefer_socket=false";
+/// The server's admin URL.
+pub fn admin_url() -> String {
+    let mut url = std::env::var("SLUICE_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/".into());
+    if !url.contains("prefer_socket") {
+        url.push_str(if url.contains('?') { "&" } else { "?" });
+        url.push_str("prefer_socket=false");
+    }
+    url
+}
 
 /// The first statement of every script: counts the run in `script_runs`.
-macro_rules! counted {
+macro_rules! counted_my {
     ($name:literal) => {
         concat!(
             "  connection.query('INSERT INTO script_runs (script, n) VALUES (?, 1) ON DUPLICATE KEY UPDATE n = n + 1', ['",
@@ -41,7 +47,7 @@ pub const LOGIN: &str = concat!(
 
   connection.connect();
 "#,
-    counted!("login"),
+    counted_my!("login"),
     r#"
   const query = 'SELECT id, nickname, email, email_verified, password FROM users WHERE email = ?';
 
@@ -60,7 +66,7 @@ pub const LOGIN: &str = concat!(
         nickname: user.nickname,
         email: user.email,
         email_verified: user.email_verified === 1,
-        app_metadata: { plan: 'mysql' }
+        app_metadata: { plan: 'mariadb' }
       });
     });
   });
@@ -82,7 +88,7 @@ pub const GET_USER: &str = concat!(
 
   connection.connect();
 "#,
-    counted!("get_user"),
+    counted_my!("get_user"),
     r#"
   const query = 'SELECT id, nickname, email, email_verified FROM users WHERE email = ?';
 
@@ -117,7 +123,7 @@ pub const CREATE: &str = concat!(
 
   connection.connect();
 "#,
-    counted!("create"),
+    counted_my!("create"),
     r#"
   const query = 'INSERT INTO users SET ?';
 
@@ -154,7 +160,7 @@ pub const VERIFY: &str = concat!(
 
   connection.connect();
 "#,
-    counted!("verify"),
+    counted_my!("verify"),
     r#"
   const query = 'UPDATE users SET email_verified = true WHERE email_verified = false AND email = ?';
 
@@ -183,7 +189,7 @@ pub const CHANGE_PASSWORD: &str = concat!(
 
   connection.connect();
 "#,
-    counted!("change_password"),
+    counted_my!("change_password"),
     r#"
   const query = 'UPDATE users SET password = ? WHERE email = ?';
 
@@ -214,7 +220,7 @@ pub const CHANGE_EMAIL: &str = concat!(
 
   connection.connect();
 "#,
-    counted!("change_email"),
+    counted_my!("change_email"),
     r#"
   const query = 'UPDATE users SET email = ?, email_verified = ? WHERE email = ?';
 
@@ -241,7 +247,7 @@ pub const DELETE: &str = concat!(
 
   connection.connect();
 "#,
-    counted!("delete"),
+    counted_my!("delete"),
     r#"
   const query = 'DELETE FROM users WHERE id = ?';
 
@@ -252,44 +258,30 @@ pub const DELETE: &str = concat!(
 }"#
 );
 
-/// A legacy user store: a MariaDB database of its own, dropped on drop.
-pub struct LegacyMy {
+/// The seven scripts by name.
+pub fn scripts() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("login", LOGIN),
+        ("get_user", GET_USER),
+        ("create", CREATE),
+        ("verify", VERIFY),
+        ("change_password", CHANGE_PASSWORD),
+        ("change_email", CHANGE_EMAIL),
+        ("delete", DELETE),
+    ]
+}
+
+pub struct Store {
     pub db: String,
+    admin: String,
 }
 
-/// One row of the legacy `users` table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LegacyUser {
-    pub id: i64,
-    pub email: String,
-    pub nickname: Option<String>,
-    pub email_verified: bool,
-    pub password_hash: String,
-}
-
-impl LegacyUser {
-    pub fn password_is(&self, password: &str) -> bool {
-        sluice_scripts::modules::bcrypt::verify(password, &self.password_hash)
-    }
-}
-
-/// `{script: runs}` from pairs, to compare with [`LegacyMy::runs`].
-pub fn runs(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
-    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
-}
-
-impl LegacyMy {
-    /// A store holding `(email, password, nickname)` users (ids 1, 2, ... in that order).
-    pub async fn new(users: &[(&str, &str, &str)]) -> LegacyMy {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let db = format!(
-            "sluice_flows_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut c = mysql_async::Conn::from_url(ADMIN_URL).await.unwrap();
+impl Store {
+    pub async fn new(users: &[(&str, &str, &str)]) -> Store {
+        let admin = admin_url();
+        let db = format!("sluice_legacy_{}", random_suffix());
+        let mut c = mysql_async::Conn::from_url(admin.as_str()).await.unwrap();
         for q in [
-            format!("DROP DATABASE IF EXISTS `{db}`"),
             format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4"),
             format!("USE `{db}`"),
             "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(255) NOT NULL UNIQUE, password VARCHAR(255) NOT NULL, nickname VARCHAR(100), email_verified TINYINT(1) NOT NULL DEFAULT 0)".into(),
@@ -307,36 +299,25 @@ impl LegacyMy {
             .unwrap();
         }
         c.disconnect().await.unwrap();
-        LegacyMy { db }
+        Store { db, admin }
     }
 
     async fn conn(&self) -> mysql_async::Conn {
-        let mut c = mysql_async::Conn::from_url(ADMIN_URL).await.unwrap();
+        let mut c = mysql_async::Conn::from_url(self.admin.as_str())
+            .await
+            .unwrap();
         c.query_drop(format!("USE `{}`", self.db)).await.unwrap();
         c
     }
 
-    /// The configuration the scripts read.
+    /// The configuration the scripts read: the admin URL's host, port, user and password.
     pub fn configuration(&self) -> Value {
-        json!({"MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": "3306", "MYSQL_USER": "root",
-               "MYSQL_PASSWORD": "", "MYSQL_DB": self.db})
+        let opts = mysql_async::Opts::from_url(&self.admin).unwrap();
+        json!({"MYSQL_HOST": opts.ip_or_hostname(), "MYSQL_PORT": opts.tcp_port().to_string(),
+               "MYSQL_USER": opts.user().unwrap_or("root"),
+               "MYSQL_PASSWORD": opts.pass().unwrap_or(""), "MYSQL_DB": self.db})
     }
 
-    /// Connection options: import mode gets `login` and `get_user` (all Auth0 allows there),
-    /// legacy mode all seven scripts.
-    pub fn options(&self, import: bool) -> Value {
-        let scripts = if import {
-            json!({"login": LOGIN, "get_user": GET_USER})
-        } else {
-            json!({"login": LOGIN, "get_user": GET_USER, "create": CREATE, "verify": VERIFY,
-                   "change_password": CHANGE_PASSWORD, "change_email": CHANGE_EMAIL, "delete": DELETE})
-        };
-        json!({"enabledDatabaseCustomization": true, "import_mode": import,
-               "customScripts": scripts, "configuration": self.configuration(),
-               "passwordPolicy": "none"})
-    }
-
-    /// How many times each script ran (scripts that never ran are absent).
     pub async fn runs(&self) -> BTreeMap<String, i64> {
         let mut c = self.conn().await;
         let rows: Vec<(String, i64)> = c
@@ -347,14 +328,12 @@ impl LegacyMy {
         rows.into_iter().collect()
     }
 
-    /// Forgets the runs so far.
     pub async fn reset_runs(&self) {
         let mut c = self.conn().await;
         c.query_drop("DELETE FROM script_runs").await.unwrap();
         c.disconnect().await.unwrap();
     }
 
-    /// The legacy row of `email`.
     pub async fn user(&self, email: &str) -> Option<LegacyUser> {
         let mut c = self.conn().await;
         let row: Option<(i64, String, Option<String>, i64, String)> = c
@@ -380,27 +359,17 @@ impl LegacyMy {
         c.disconnect().await.unwrap();
         n.unwrap_or(0)
     }
-}
 
-impl Drop for LegacyMy {
-    fn drop(&mut self) {
-        let db = self.db.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(mut c) = mysql_async::Conn::from_url(ADMIN_URL).await {
-                    let _ = c
-                        .query_drop(format!("DROP DATABASE IF EXISTS `{db}`"))
-                        .await;
-                    let _ = c.disconnect().await;
-                }
-            });
-        })
-        .join();
+    /// Drops the database (from a thread of its own: `Drop` may run inside a runtime).
+    pub fn drop_now(&self) {
+        let (db, admin) = (self.db.clone(), self.admin.clone());
+        super::off_runtime(async move {
+            if let Ok(mut c) = mysql_async::Conn::from_url(admin.as_str()).await {
+                let _ = c
+                    .query_drop(format!("DROP DATABASE IF EXISTS `{db}`"))
+                    .await;
+                let _ = c.disconnect().await;
+            }
+        });
     }
 }

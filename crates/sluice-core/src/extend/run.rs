@@ -15,6 +15,9 @@
 use crate::clients::StoredClient;
 use crate::error::CoreError;
 use crate::error::OAuthErrorKind;
+use crate::extend::output::{
+    CredentialsAction, CredentialsHook, PostLoginAction, Registration, RuleResult, scope_list,
+};
 use crate::extend::stored::Runnable;
 use crate::model::UserRecord;
 use crate::ports::{ScriptFailure, ScriptKind, ScriptOutcome, ScriptRequest, Trigger};
@@ -41,26 +44,6 @@ pub struct LoginExtras {
     pub scopes_added: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes_removed: Vec<String>,
-}
-
-/// Whether a rule set a context field to something (not `undefined`, `null` or `false`).
-fn is_set(v: &Value) -> bool {
-    !matches!(v, Value::Null | Value::Bool(false))
-}
-
-/// A list of scopes as extensibility code writes it: an array of strings or one string.
-fn scope_list(v: &Value) -> Option<Vec<String>> {
-    match v {
-        Value::Array(a) => Some(
-            a.iter()
-                .filter_map(|x| x.as_str())
-                .flat_map(|x| x.split_whitespace())
-                .map(str::to_string)
-                .collect(),
-        ),
-        Value::String(s) => Some(s.split_whitespace().map(str::to_string).collect()),
-        _ => None,
-    }
 }
 
 /// The login a post-login point runs for.
@@ -249,30 +232,23 @@ impl Core {
                 }
                 Err(_) => return Err(failed("rule", &rule.name)),
             };
-            for (field, what) in [
-                (
-                    "multifactor",
-                    "multi-factor authentication (context.multifactor)",
-                ),
-                ("redirect", "a redirect (context.redirect)"),
-            ] {
-                if is_set(&v["context"][field]) {
-                    return Err(self
-                        .refuse_unsupported(t, &format!("rule '{}'", rule.name), what)
-                        .await);
-                }
+            let r = RuleResult::read(&v);
+            if let Some(what) = r.unsupported {
+                return Err(self
+                    .refuse_unsupported(t, &format!("rule '{}'", rule.name), what)
+                    .await);
             }
-            if v["user"].is_object() {
-                profile = v["user"].clone();
+            if let Some(u) = r.user {
+                profile = u;
             }
-            if v["context"].is_object() {
-                context = v["context"].clone();
+            if let Some(c) = r.context {
+                context = c;
             }
-            if let Some(m) = v["persist"]["app_metadata"].as_object() {
-                persist_app = Some(m.clone());
+            if let Some(m) = r.persist_app_metadata {
+                persist_app = Some(m);
             }
-            if let Some(m) = v["persist"]["user_metadata"].as_object() {
-                persist_user = Some(m.clone());
+            if let Some(m) = r.persist_user_metadata {
+                persist_user = Some(m);
             }
         }
         if let Some(c) = context["idToken"].as_object() {
@@ -323,43 +299,36 @@ impl Core {
                 }
                 Err(_) => return Err(failed("action", &action.name)),
             };
-            if let Some(d) = v["deny"].as_object() {
-                let reason = d["reason"].as_str().unwrap_or("Access denied").to_string();
+            let a = PostLoginAction::read(&v);
+            if let Some(d) = a.deny {
+                let reason = d.reason.unwrap_or_else(|| "Access denied".into());
                 return Err(CoreError::oauth(OAuthErrorKind::AccessDenied, reason));
             }
-            if let Some(what) = v["unsupported"].as_array().and_then(|a| a.first()) {
-                let what = what.as_str().unwrap_or("an unsupported feature");
+            if let Some(what) = &a.unsupported {
                 return Err(self
                     .refuse_unsupported(t, &format!("action '{}'", action.name), what)
                     .await);
             }
-            for (key, into) in [
-                ("scopes_added", &mut extras.scopes_added),
-                ("scopes_removed", &mut extras.scopes_removed),
+            extras.scopes_added.extend(a.scopes_added);
+            extras.scopes_removed.extend(a.scopes_removed);
+            for (claims, into) in [
+                (a.id_token_claims, &mut extras.id_token),
+                (a.access_token_claims, &mut extras.access_token),
             ] {
-                into.extend(scope_list(&v[key]).unwrap_or_default());
-            }
-            for (key, into) in [
-                ("id_token", &mut extras.id_token),
-                ("access_token", &mut extras.access_token),
-            ] {
-                if let Some(c) = v[key].as_object() {
-                    let c = c.clone();
+                if let Some(c) = claims {
                     self.merge_claims(t, into, &c, &format!("action '{}'", action.name))
                         .await;
                 }
             }
-            for (key, slot) in [
-                ("app_metadata", &mut persist_app),
-                ("user_metadata", &mut persist_user),
+            for (key, set, slot) in [
+                ("app_metadata", a.app_metadata, &mut persist_app),
+                ("user_metadata", a.user_metadata, &mut persist_user),
             ] {
-                if let Some(m) = v[key].as_object().filter(|m| !m.is_empty()) {
+                if let Some(m) = set {
                     let base = slot.get_or_insert_with(|| {
                         profile[key].as_object().cloned().unwrap_or_default()
                     });
-                    for (k, val) in m {
-                        base.insert(k.clone(), val.clone());
-                    }
+                    base.extend(m);
                     profile[key] = Value::Object(base.clone());
                 }
             }
@@ -433,19 +402,11 @@ impl Core {
                 ) => return Err(deny(message)),
                 Err(_) => return Err(failed("hook", &hook.name)),
             };
-            if let Some(o) = v.as_object() {
-                let mut o = o.clone();
-                if let Some(s) = o.remove("scope") {
-                    new_scope = Some(match s {
-                        Value::Array(a) => a
-                            .iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect(),
-                        Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
-                        _ => Vec::new(),
-                    });
+            if let Some(h) = CredentialsHook::read(&v) {
+                if h.scope.is_some() {
+                    new_scope = h.scope;
                 }
-                self.merge_claims(t, &mut claims, &o, &format!("hook '{}'", hook.name))
+                self.merge_claims(t, &mut claims, &h.claims, &format!("hook '{}'", hook.name))
                     .await;
             }
         }
@@ -472,9 +433,10 @@ impl Core {
                 Ok(v) => v,
                 Err(_) => return Err(failed("action", &action.name)),
             };
-            if let Some(d) = v["deny"].as_object() {
-                let reason = d["reason"].as_str().unwrap_or("Access denied").to_string();
-                let kind = match d["code"].as_str() {
+            let a = CredentialsAction::read(&v);
+            if let Some(d) = a.deny {
+                let reason = d.reason.unwrap_or_else(|| "Access denied".into());
+                let kind = match d.code.as_deref() {
                     Some("invalid_scope") => OAuthErrorKind::InvalidScope,
                     Some("invalid_request") => OAuthErrorKind::RefusedRequest,
                     Some("server_error") => OAuthErrorKind::ActionServerError,
@@ -482,8 +444,7 @@ impl Core {
                 };
                 return Err(CoreError::oauth(kind, reason));
             }
-            if let Some(c) = v["access_token"].as_object() {
-                let c = c.clone();
+            if let Some(c) = a.access_token_claims {
                 self.merge_claims(t, &mut claims, &c, &format!("action '{}'", action.name))
                     .await;
             }
@@ -530,12 +491,9 @@ impl Core {
                 ) => return Err(deny(message)),
                 Err(_) => return Err(failed("hook", &hook.name)),
             };
-            if let Some(m) = v["user"]["user_metadata"].as_object() {
-                um.extend(m.clone());
-            }
-            if let Some(m) = v["user"]["app_metadata"].as_object() {
-                am.extend(m.clone());
-            }
+            let r = Registration::read_hook(&v);
+            um.extend(r.user_metadata.unwrap_or_default());
+            am.extend(r.app_metadata.unwrap_or_default());
         }
         for action in &actions {
             let event = json!({"user": user, "connection": {"name": connection},
@@ -553,17 +511,12 @@ impl Core {
                 Ok(v) => v,
                 Err(_) => return Err(failed("action", &action.name)),
             };
-            if let Some(d) = v["deny"].as_object() {
-                return Err(deny(
-                    d["reason"].as_str().unwrap_or("Signup denied").to_string(),
-                ));
+            let r = Registration::read_action(&v);
+            if let Some(d) = r.deny {
+                return Err(deny(d.reason.unwrap_or_else(|| "Signup denied".into())));
             }
-            if let Some(m) = v["user_metadata"].as_object() {
-                um.extend(m.clone());
-            }
-            if let Some(m) = v["app_metadata"].as_object() {
-                am.extend(m.clone());
-            }
+            um.extend(r.user_metadata.unwrap_or_default());
+            am.extend(r.app_metadata.unwrap_or_default());
         }
         Ok((um, am))
     }

@@ -69,7 +69,104 @@ pub enum Completion {
     },
 }
 
+/// What `/authorize` does with a validated request.
+#[derive(Debug)]
+pub enum AuthorizeNext {
+    /// The SSO session answered: Rules and Actions ran again, and the application gets a code
+    /// (or their denial).
+    Completed(Completion),
+    /// `prompt=none` without a usable session: `login_required` for the application.
+    LoginRequired(AuthorizeResponse),
+    /// No database connection the login pages could use for this client (said on a page).
+    NoLoginConnection(CoreError),
+    /// The user signs in (or, with `screen_hint=signup`, up) on the login pages.
+    SignIn { signup: bool },
+}
+
 impl Core {
+    /// Decides what `/authorize` does after validation. The SSO session (its cookie, if the
+    /// browser sent one) answers unless the application asks for a fresh login
+    /// (`prompt=login`), its authentication is older than `max_age`, it is of another
+    /// connection than the one asked for, or that connection is not enabled for the client.
+    /// Otherwise `prompt=none` is `login_required`, and anything else goes to the login pages.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn authorize_next(
+        &self,
+        t: &TenantCtx,
+        request: &AuthorizeRequest,
+        client: &StoredClient,
+        session_cookie: Option<&str>,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<AuthorizeNext, CoreError> {
+        let prompts: Vec<&str> = request
+            .prompt
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        if !prompts.contains(&"login")
+            && let Some(cookie) = session_cookie
+            && let Some(session) = self.session_find(t, cookie).await?
+            && request
+                .max_age
+                .is_none_or(|m| session.auth_time + m >= self.now())
+            && request
+                .connection
+                .as_deref()
+                .is_none_or(|c| c == session.connection)
+            && self
+                .connection_for_client(t, client, &session.connection)
+                .await
+                .is_ok()
+        {
+            let sign_in = SignIn::Session {
+                id: &session.id,
+                auth_time: session.auth_time,
+                connection: &session.connection,
+            };
+            let done = self
+                .authorization_complete(
+                    t,
+                    request,
+                    client,
+                    session.user.clone(),
+                    sign_in,
+                    ip,
+                    user_agent,
+                )
+                .await?;
+            return Ok(AuthorizeNext::Completed(done));
+        }
+        if prompts.contains(&"none") {
+            let mut params = vec![
+                ("error".to_string(), "login_required".to_string()),
+                (
+                    "error_description".to_string(),
+                    "Login required".to_string(),
+                ),
+            ];
+            if let Some(st) = &request.state {
+                params.push(("state".into(), st.clone()));
+            }
+            return Ok(AuthorizeNext::LoginRequired(AuthorizeResponse {
+                redirect_uri: request.redirect_uri.clone(),
+                response_mode: request.response_mode.clone(),
+                params,
+            }));
+        }
+        // The pages need a database connection for this client: fail early, on the page.
+        if let Err(e) = self
+            .login_connection(t, client, request.connection.as_deref())
+            .await
+        {
+            return Ok(AuthorizeNext::NoLoginConnection(e));
+        }
+        Ok(AuthorizeNext::SignIn {
+            signup: request.screen_hint.as_deref() == Some("signup"),
+        })
+    }
+
     /// Issues a code for `user` and returns where to send the browser.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn code_issue(

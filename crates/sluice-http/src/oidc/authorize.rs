@@ -1,6 +1,7 @@
-//! `GET /authorize`: validates the request, then either answers at once from the SSO session
-//! (or with `login_required` for `prompt=none`), or starts a login transaction bound to this
-//! browser and sends it to the login (or signup) page.
+//! `GET /authorize`: validates the request and asks the core what comes next
+//! (`Core::authorize_next`: the SSO session answers, `login_required` for `prompt=none`, or the
+//! login pages), then either sends the browser back to the application or starts a login
+//! transaction bound to this browser and sends it to the login (or signup) page.
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -10,12 +11,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
-use sluice_core::clients::StoredClient;
-use sluice_core::oidc::authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest};
+use sluice_core::oidc::authorize::{AuthorizeError, AuthorizeParams};
 use sluice_core::oidc::code::AuthorizeResponse;
-use sluice_core::oidc::code::{Completion, SignIn};
-use sluice_core::oidc::session::Session;
-use sluice_core::{CoreError, TenantCtx};
+use sluice_core::oidc::code::{AuthorizeNext, Completion};
 
 /// A redirect (302) without caching.
 pub fn redirect(to: &str) -> Response {
@@ -63,40 +61,6 @@ fn params_of(uri: &Uri) -> AuthorizeParams {
             .map(|(k, v)| (k, serde_json::Value::String(v)))
             .collect();
     serde_json::from_value(serde_json::Value::Object(map)).unwrap_or_default()
-}
-
-/// Answers from a live SSO session: Rules and Actions run again (as in Auth0), then a code.
-async fn sso(
-    s: &AppState,
-    t: &TenantCtx,
-    req: &AuthorizeRequest,
-    client: &StoredClient,
-    session: Session,
-    ip: Option<&str>,
-    headers: &HeaderMap,
-) -> Result<Response, CoreError> {
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    let Session {
-        id,
-        user,
-        auth_time,
-        connection,
-    } = session;
-    let sign_in = SignIn::Session {
-        id: &id,
-        auth_time,
-        connection: &connection,
-    };
-    let done = s
-        .core
-        .authorization_complete(t, req, client, user, sign_in, ip, ua)
-        .await?;
-    Ok(match done {
-        Completion::Denied(denied) => to_application(&s.pages, &denied),
-        Completion::Granted { response, .. } => to_application(&s.pages, &response),
-    })
 }
 
 pub async fn authorize(
@@ -148,82 +112,35 @@ pub async fn authorize(
         }
         Err(AuthorizeError::Core(e)) => return ApiError(e).into_response(),
     };
-    let prompts: Vec<&str> = req
-        .prompt
-        .as_deref()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    // The SSO session answers unless the application asks for a fresh login.
-    if !prompts.contains(&"login")
-        && let Some(cookie) = cookies::get(&headers, cookies::SESSION)
-    {
-        match s.core.session_find(&t, &cookie).await {
-            Ok(Some(session))
-                if req
-                    .max_age
-                    .is_none_or(|m| session.auth_time + m >= s.core.now())
-                    && req
-                        .connection
-                        .as_deref()
-                        .is_none_or(|c| c == session.connection) =>
-            {
-                let conn_ok = s
-                    .core
-                    .connection_for_client(&t, &client, &session.connection)
-                    .await
-                    .is_ok();
-                if conn_ok {
-                    return match sso(&s, &t, &req, &client, session, ip.as_deref(), &headers).await
-                    {
-                        Ok(r) => r,
-                        Err(e) => ApiError(e).into_response(),
-                    };
-                }
-            }
-            Ok(_) => {}
-            Err(e) => return ApiError(e).into_response(),
-        }
-    }
-    if prompts.contains(&"none") {
-        let mut params = vec![
-            ("error".to_string(), "login_required".to_string()),
-            (
-                "error_description".to_string(),
-                "Login required".to_string(),
-            ),
-        ];
-        if let Some(st) = &req.state {
-            params.push(("state".into(), st.clone()));
-        }
-        return to_application(
-            &s.pages,
-            &AuthorizeResponse {
-                redirect_uri: req.redirect_uri.clone(),
-                response_mode: req.response_mode.clone(),
-                params,
-            },
-        );
-    }
-    // The pages need a database connection for this client: fail early, on the page.
-    if let Err(e) = s
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let cookie = cookies::get(&headers, cookies::SESSION);
+    let next = s
         .core
-        .login_connection(&t, &client, req.connection.as_deref())
-        .await
-    {
-        let (status, msg) = user_message(&e);
-        return s
-            .pages
-            .message(
-                &s.core,
-                &t,
-                status,
-                "Something went wrong",
-                Some(&msg),
-                None,
-            )
-            .await;
-    }
+        .authorize_next(&t, &req, &client, cookie.as_deref(), ip.as_deref(), ua)
+        .await;
+    let signup = match next {
+        Ok(AuthorizeNext::Completed(Completion::Denied(to)))
+        | Ok(AuthorizeNext::Completed(Completion::Granted { response: to, .. }))
+        | Ok(AuthorizeNext::LoginRequired(to)) => return to_application(&s.pages, &to),
+        Ok(AuthorizeNext::NoLoginConnection(e)) => {
+            let (status, msg) = user_message(&e);
+            return s
+                .pages
+                .message(
+                    &s.core,
+                    &t,
+                    status,
+                    "Something went wrong",
+                    Some(&msg),
+                    None,
+                )
+                .await;
+        }
+        Ok(AuthorizeNext::SignIn { signup }) => signup,
+        Err(e) => return ApiError(e).into_response(),
+    };
     let (browser, new_browser) = match cookies::get(&headers, cookies::BROWSER) {
         Some(b) => (b, false),
         None => (sluice_crypto::random::random_token(24), true),
@@ -232,11 +149,7 @@ pub async fn authorize(
         Ok((state, _)) => state,
         Err(e) => return ApiError(e).into_response(),
     };
-    let page = if req.screen_hint.as_deref() == Some("signup") {
-        "/u/signup"
-    } else {
-        "/u/login"
-    };
+    let page = if signup { "/u/signup" } else { "/u/login" };
     let mut r = redirect(&with_query(page, &[("state".into(), state)]));
     if new_browser {
         r.headers_mut().append(

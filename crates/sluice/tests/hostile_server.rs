@@ -50,7 +50,7 @@ impl std::ops::DerefMut for Server {
 
 impl Server {
     fn start(dir: &Path) -> Server {
-        std::fs::write(dir.join("sluice.toml"), "[scripts]\ntimeout_seconds = 2\n").unwrap();
+        std::fs::write(dir.join("sluice.toml"), "[scripts]\ntimeout_seconds = 1\n").unwrap();
         Server(Served::spawn(
             Command::new("sh")
                 .arg("-c")

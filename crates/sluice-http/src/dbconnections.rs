@@ -2,65 +2,17 @@
 //! Auth0's signup error body `{name, code, description, statusCode}`.
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::signup_error;
 use crate::extract::{JsonObject, Tenant};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use http::StatusCode;
 use sluice_core::CoreError;
 use sluice_core::flows::signup::SignupBody;
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new().route("/dbconnections/signup", post(signup))
-}
-
-fn signup_error(e: CoreError) -> Response {
-    let (status, name, code, description) = match e {
-        CoreError::Conflict { message, .. } => (
-            StatusCode::BAD_REQUEST,
-            "BadRequestError",
-            "user_exists".to_string(),
-            message,
-        ),
-        CoreError::PasswordTooWeak => (
-            StatusCode::BAD_REQUEST,
-            "PasswordStrengthError",
-            "invalid_password".into(),
-            "Password is too weak".into(),
-        ),
-        CoreError::BadRequest { code, message } => (
-            StatusCode::BAD_REQUEST,
-            "BadRequestError",
-            code.to_string(),
-            message,
-        ),
-        CoreError::Forbidden { code, message } => (
-            StatusCode::FORBIDDEN,
-            "ForbiddenError",
-            code.to_string(),
-            message,
-        ),
-        // A script or store failure: the Authentication API's shape, a generic description;
-        // the detail goes to the log only.
-        other @ (CoreError::Internal { .. } | CoreError::Unavailable { .. }) => {
-            tracing::error!(error = %other, "signup failed");
-            let status = if matches!(other, CoreError::Unavailable { .. }) {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
-            (
-                status,
-                "Error",
-                "internal_error".into(),
-                "Something went wrong while creating the user. Please try again later.".into(),
-            )
-        }
-        other => return ApiError(other).into_response(),
-    };
-    (status, Json(serde_json::json!({"name": name, "code": code, "description": description, "statusCode": status.as_u16()}))).into_response()
 }
 
 async fn signup(

@@ -1,5 +1,7 @@
-//! The single mapping from `CoreError` to HTTP status (and, with [`oauth_status`], of every
-//! Authentication API error kind): Management API errors get Auth0's
+//! The single mapping from `CoreError` to HTTP, for JSON and pages alike: the status of every
+//! error (and, with [`oauth_status`], of every Authentication API error kind), and its body —
+//! [`signup_error`] for `/dbconnections/signup`, [`user_message`] for the login pages, and else
+//! ApiError's `IntoResponse`. Management API errors get Auth0's
 //! `{statusCode, error, message, errorCode}`, Authentication API errors `{error,
 //! error_description}`. Internal details are logged with the request's span, never returned.
 
@@ -104,4 +106,86 @@ pub fn oauth_status(kind: OAuthErrorKind) -> StatusCode {
 /// 404 for unknown paths, in the Management API's shape.
 pub async fn not_found_fallback() -> Response {
     mgmt(StatusCode::NOT_FOUND, "Not Found".into(), None)
+}
+
+/// `POST /dbconnections/signup`'s errors in Auth0's signup body
+/// `{name, code, description, statusCode}`; anything else as [`ApiError`].
+pub fn signup_error(e: CoreError) -> Response {
+    let (status, name, code, description) = match e {
+        CoreError::Conflict { message, .. } => (
+            StatusCode::BAD_REQUEST,
+            "BadRequestError",
+            "user_exists".to_string(),
+            message,
+        ),
+        CoreError::PasswordTooWeak => (
+            StatusCode::BAD_REQUEST,
+            "PasswordStrengthError",
+            "invalid_password".into(),
+            "Password is too weak".into(),
+        ),
+        CoreError::BadRequest { code, message } => (
+            StatusCode::BAD_REQUEST,
+            "BadRequestError",
+            code.to_string(),
+            message,
+        ),
+        CoreError::Forbidden { code, message } => (
+            StatusCode::FORBIDDEN,
+            "ForbiddenError",
+            code.to_string(),
+            message,
+        ),
+        // A script or store failure: the Authentication API's shape, a generic description;
+        // the detail goes to the log only.
+        other @ (CoreError::Internal { .. } | CoreError::Unavailable { .. }) => {
+            tracing::error!(error = %other, "signup failed");
+            let status = if matches!(other, CoreError::Unavailable { .. }) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            (
+                status,
+                "Error",
+                "internal_error".into(),
+                "Something went wrong while creating the user. Please try again later.".into(),
+            )
+        }
+        other => return ApiError(other).into_response(),
+    };
+    (status, Json(serde_json::json!({"name": name, "code": code, "description": description, "statusCode": status.as_u16()}))).into_response()
+}
+
+/// What a user sees for a failed flow step, and the status of the page.
+pub fn user_message(e: &CoreError) -> (StatusCode, String) {
+    match e {
+        CoreError::OAuth { kind, description } => {
+            let code = crate::error::oauth_status(*kind);
+            match kind {
+                OAuthErrorKind::InvalidGrant => (code, "Wrong email or password.".into()),
+                OAuthErrorKind::ServerError
+                | OAuthErrorKind::ActionServerError
+                | OAuthErrorKind::TemporarilyUnavailable => {
+                    tracing::warn!(error = %e, "login page: flow failed");
+                    (code, generic().into())
+                }
+                _ => (code, description.clone()),
+            }
+        }
+        CoreError::PasswordTooWeak => {
+            (StatusCode::BAD_REQUEST, "This password is too weak.".into())
+        }
+        CoreError::BadRequest { message, .. }
+        | CoreError::Conflict { message, .. }
+        | CoreError::Forbidden { message, .. } => (StatusCode::BAD_REQUEST, message.clone()),
+        other => {
+            tracing::warn!(error = %other, "login page: flow failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, generic().into())
+        }
+    }
+}
+
+pub fn generic() -> &'static str {
+    "Something went wrong. Please try again later."
 }

@@ -5,7 +5,7 @@
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use minijinja::{Environment, Value, context};
-use sluice_core::{Core, CoreError, OAuthErrorKind, TenantCtx};
+use sluice_core::{Core, TenantCtx};
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
@@ -161,38 +161,7 @@ fn csp_source(redirect_uri: &str) -> Option<String> {
     source.chars().all(safe).then_some(source)
 }
 
-/// What a user sees for a failed flow step, and the status of the page.
-pub fn user_message(e: &CoreError) -> (StatusCode, String) {
-    match e {
-        CoreError::OAuth { kind, description } => {
-            let code = crate::error::oauth_status(*kind);
-            match kind {
-                OAuthErrorKind::InvalidGrant => (code, "Wrong email or password.".into()),
-                OAuthErrorKind::ServerError
-                | OAuthErrorKind::ActionServerError
-                | OAuthErrorKind::TemporarilyUnavailable => {
-                    tracing::warn!(error = %e, "login page: flow failed");
-                    (code, generic().into())
-                }
-                _ => (code, description.clone()),
-            }
-        }
-        CoreError::PasswordTooWeak => {
-            (StatusCode::BAD_REQUEST, "This password is too weak.".into())
-        }
-        CoreError::BadRequest { message, .. }
-        | CoreError::Conflict { message, .. }
-        | CoreError::Forbidden { message, .. } => (StatusCode::BAD_REQUEST, message.clone()),
-        other => {
-            tracing::warn!(error = %other, "login page: flow failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, generic().into())
-        }
-    }
-}
-
-pub fn generic() -> &'static str {
-    "Something went wrong. Please try again later."
-}
+pub use crate::error::{generic, user_message};
 
 #[cfg(test)]
 mod tests {

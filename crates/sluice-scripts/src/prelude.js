@@ -277,6 +277,14 @@
   define('require', require);
   let utilExports;
   const util = () => utilExports || (utilExports = builtin('util'));
+  // The runtime's own notes describe a value with `util`, which loads on first use from globals
+  // the script may have broken by then: the note is written whatever the script did.
+  const StringCtor = String;
+  const describe = (v) => {
+    try { return util().format('%s', v); } catch (e1) {
+      try { return StringCtor(v); } catch (e2) { return '[a value that cannot be printed]'; }
+    }
+  };
   // Pre-Node-16 "magic" globals, when the tenant turned them on: each loads on first use.
   if (host.legacyGlobals === true) {
     const lazy = (name, make) => defineProperty(g, name, {
@@ -348,13 +356,13 @@
       ret = apply(fn, undefined, args);
     } catch (e) {
       if (!called) { called = true; done(asError(e, 'the script threw'), undefined, dateJSON); }
-      else host.warn('the script threw after calling the callback: ' + util().format('%s', e));
+      else host.warn('the script threw after calling the callback: ' + describe(e));
       return;
     }
     if (isThenable(ret)) {
       const onRejected = (e) => {
         if (!called) { called = true; done(asError(e, 'the script\'s promise was rejected'), undefined, dateJSON); }
-        else host.warn('the script\'s promise was rejected after the callback was called: ' + util().format('%s', e));
+        else host.warn('the script\'s promise was rejected after the callback was called: ' + describe(e));
       };
       if (ret instanceof PromiseCtor) apply(promiseThen, ret, [undefined, onRejected]);
       else ret.then(undefined, onRejected);

@@ -356,3 +356,24 @@ async fn configuration_cannot_be_deleted_or_redefined_by_a_script() {
     r.source = "function (e, p, cb) { cb(null, {user_id: configuration.API_KEY}); }".into();
     assert_eq!(rt.run(r).await.result, Ok(json!({"user_id": "real"})));
 }
+
+/// The runtime's own notes about a script never depend on globals the script can break: a
+/// script that sabotages `Object.freeze` and `JSON` and then throws after answering still gets
+/// its answer, with the warning.
+#[tokio::test]
+async fn a_script_that_breaks_globals_and_throws_after_answering_keeps_its_answer() {
+    let rt = runtime();
+    let o = login(
+        &rt,
+        "function (e, p, cb) { Object.freeze = undefined; JSON.stringify = null; cb(null, {user_id: 'x'}); throw new Error('late'); }",
+    )
+    .await;
+    assert_eq!(o.result, Ok(json!({"user_id": "x"})));
+    assert!(
+        o.warnings
+            .iter()
+            .any(|w| w.contains("threw after calling the callback")),
+        "{:?}",
+        o.warnings
+    );
+}

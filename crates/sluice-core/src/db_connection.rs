@@ -67,8 +67,7 @@ impl DbSettings {
         let o = c.body.options.as_ref();
         let length = |bound: &str, default: usize| {
             o.and_then(|o| o.validation.as_ref())
-                .and_then(|v| v.pointer(&format!("/username/{bound}")))
-                .and_then(|x| x.as_u64())
+                .and_then(|v| v.get("username")?.get(bound)?.as_u64())
                 .map_or(default, |n| n as usize)
         };
         DbSettings {

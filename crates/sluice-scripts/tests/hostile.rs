@@ -22,6 +22,12 @@ fn runtime_with_deadline(deadline: Duration) -> ScriptRuntime {
     })
 }
 
+/// The PostgreSQL database the scripts query (`SLUICE_TEST_PG_URL`, default: loopback).
+fn pg_url() -> String {
+    std::env::var("SLUICE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
 fn req(tenant: &str, source: &str) -> ScriptRequest {
     ScriptRequest {
         tenant_id: tenant.into(),
@@ -480,8 +486,7 @@ fn peak_rss_bytes() -> usize {
 
 #[tokio::test]
 async fn query_results_in_flight_count_against_the_containers_budget() {
-    let url = std::env::var("SLUICE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let url = pg_url();
     // 32 MiB per container: 32 MiB of results in flight.
     let rt = runtime_with_deadline(Duration::from_secs(20));
     let before = peak_rss_bytes();
@@ -535,8 +540,7 @@ async fn query_results_in_flight_count_against_the_containers_budget() {
 /// tokio-postgres would buffer whole: its rows are streamed and charged like any other result.
 #[tokio::test]
 async fn a_multi_statement_query_result_is_charged_and_capped_as_it_arrives() {
-    let url = std::env::var("SLUICE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let url = pg_url();
     let rt = runtime_with_deadline(Duration::from_secs(20));
     let before = peak_rss_bytes();
     // 200 MiB of rows after a first statement: far past the container's budget.

@@ -2,7 +2,7 @@
 //! configuration and the per-process cache of loaded tenants (no global state: one `Core` per
 //! server, passed explicitly).
 
-use crate::ports::{Clock, Mailer, ScriptChecker, ScriptRunner, Store};
+use crate::ports::{Clock, FreshKeys, KeySource, Mailer, ScriptChecker, ScriptRunner, Store};
 use crate::tenant::CachedTenant;
 use sluice_crypto::password::{Argon2Params, PasswordHasher};
 use sluice_crypto::secretbox::SecretBox;
@@ -35,6 +35,8 @@ pub struct Core {
     /// Runs action scripts (the flows of custom database connections).
     pub runner: Arc<dyn ScriptRunner>,
     pub mailer: Arc<dyn Mailer>,
+    /// Where new signing keys come from ([`FreshKeys`] unless [`Core::with_key_source`]).
+    pub(crate) keys: Arc<dyn KeySource>,
     pub config: CoreConfig,
     /// A hash of no one's password: unknown users are checked against it so that they take
     /// as long as known ones.
@@ -75,6 +77,7 @@ impl Core {
             scripts,
             runner,
             mailer,
+            keys: Arc::new(FreshKeys),
             config,
             dummy_hash,
             hash_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
@@ -87,6 +90,12 @@ impl Core {
             breakers,
             rate_limits,
         })
+    }
+
+    /// The same core taking its new signing keys from `keys`.
+    pub fn with_key_source(mut self, keys: Arc<dyn KeySource>) -> Self {
+        self.keys = keys;
+        self
     }
 
     /// Runs an argon2id computation on the blocking pool, at most one per core at a time.

@@ -92,7 +92,8 @@ impl Core {
     ) -> Result<KeyRecord, CoreError> {
         let kid = ids::key_id();
         let k = kid.clone();
-        let key = tokio::task::spawn_blocking(move || SigningKey::generate(k))
+        let keys = self.keys.clone();
+        let key = tokio::task::spawn_blocking(move || keys.generate(k))
             .await
             .map_err(|e| CoreError::internal(format!("key generation task: {e}")))??;
         let now = self.now();

@@ -1,7 +1,9 @@
 //! Test harness: start a real Sluice server (the same `sluice::server::start` the binary runs)
 //! on an ephemeral loopback port with a fresh database — SQLite in a temporary directory or a
-//! throw-away PostgreSQL database — and talk to it over real HTTP.
+//! throw-away PostgreSQL database — and talk to it over real HTTP. Its new tenants take their
+//! signing keys from a pool generated once ([`keys`]).
 
+pub mod keys;
 pub mod legacy;
 
 use serde_json::{Value, json};
@@ -25,6 +27,13 @@ pub struct TestServer {
     db_url: String,
 }
 
+/// The test kit's parts of every server: its signing keys come from the pool.
+fn parts() -> server::Parts {
+    server::Parts {
+        keys: Some(keys::pooled()),
+    }
+}
+
 /// The store backends every store-touching test runs against.
 pub const BACKENDS: [&str; 2] = ["sqlite", "postgres"];
 
@@ -41,7 +50,9 @@ impl TestServer {
         let mut s = Settings::for_tests(data_dir.clone(), db.url.clone());
         s.bootstrap_client = Some((BOOTSTRAP_ID.into(), BOOTSTRAP_SECRET.into()));
         adjust(&mut s);
-        let server = server::start(s).await.expect("test server starts");
+        let server = server::start_with_parts(s, parts())
+            .await
+            .expect("test server starts");
         let url = server.public_url.clone();
         TestServer {
             server: Some(server),
@@ -67,7 +78,9 @@ impl TestServer {
         let mut s = Settings::for_tests(data_dir.clone(), self.db_url.clone());
         s.bootstrap_client = Some((BOOTSTRAP_ID.into(), BOOTSTRAP_SECRET.into()));
         s.public_url = Some(self.url.clone());
-        let server = server::start(s).await.expect("peer server starts");
+        let server = server::start_with_parts(s, parts())
+            .await
+            .expect("peer server starts");
         let url = format!("http://{}", server.addr);
         TestServer {
             server: Some(server),

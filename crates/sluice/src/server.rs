@@ -5,7 +5,7 @@
 use crate::bootstrap;
 use crate::config::Settings;
 use rustls::pki_types::pem::PemObject;
-use sluice_core::ports::Clock;
+use sluice_core::ports::{Clock, KeySource};
 use sluice_core::{Core, CoreConfig};
 use sluice_crypto::secretbox::SecretBox;
 use sluice_store::SqlStore;
@@ -43,13 +43,22 @@ pub enum StartError {
 
 /// Opens the store and builds the core for `settings` (also used by the CLI's tenant commands).
 pub async fn build_core(settings: &Settings, public_url: String) -> Result<Arc<Core>, StartError> {
-    Ok(build(settings, public_url).await?.0)
+    Ok(build(settings, public_url, Parts::default()).await?.0)
+}
+
+/// Parts of the server a caller may supply in place of the production ones.
+#[derive(Clone, Default)]
+pub struct Parts {
+    /// Where new signing keys come from; `None`: each is generated fresh. The test kit hands
+    /// out keys it generated once (`sluice_testkit::keys`).
+    pub keys: Option<Arc<dyn KeySource>>,
 }
 
 /// The core and the concrete script runtime behind its `runner` port.
 async fn build(
     settings: &Settings,
     public_url: String,
+    parts: Parts,
 ) -> Result<(Arc<Core>, Arc<sluice_scripts::ScriptRuntime>), StartError> {
     std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
         StartError::Config(format!("data dir {}: {e}", settings.data_dir.display()))
@@ -98,7 +107,10 @@ async fn build(
         config,
     )
     .map_err(|e| StartError::Other(e.to_string()))?;
-    let core = Arc::new(core);
+    let core = Arc::new(match parts.keys {
+        Some(keys) => core.with_key_source(keys),
+        None => core,
+    });
     spawn_change_follower(&core, changes);
     Ok((core, runner))
 }
@@ -231,6 +243,14 @@ impl RunningServer {
 
 /// Binds, bootstraps and starts serving in the background.
 pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
+    start_with_parts(settings, Parts::default()).await
+}
+
+/// [`start`] with some of the server's parts supplied by the caller.
+pub async fn start_with_parts(
+    settings: Settings,
+    parts: Parts,
+) -> Result<RunningServer, StartError> {
     let listener = std::net::TcpListener::bind(settings.listen)
         .map_err(|e| StartError::Bind(settings.listen, e))?;
     listener
@@ -248,7 +268,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let (core, scripts) = build(&settings, public_url.clone()).await?;
+    let (core, scripts) = build(&settings, public_url.clone(), parts).await?;
     spawn_sweeper(&scripts);
     spawn_log_pruner(&core, settings.logs_retention_days);
     bootstrap::bootstrap_all(&core, &settings)

@@ -5,8 +5,10 @@
 //! side: the code the browser brought back is exchanged at `/oauth/token` with its PKCE verifier
 //! and the access token answers `/userinfo`. Covered: sign-up with password-policy feedback,
 //! keyboard-only sign-in, a custom-database user migrated on first sign-in (import mode), forgot
-//! password through the emailed link, and the error messages of failed sign-ins. Screenshots of
-//! every page land in `target/browser-artifacts/`.
+//! password through the emailed link, and the error messages of failed sign-ins. With
+//! `SLUICE_SHOTS=1` in the environment, screenshots of every page (desktop and phone) land in
+//! `target/browser-artifacts/`; they are off by default because taking them was a fifth of the
+//! browser tests' CPU time.
 //!
 //! Chromium comes from `scripts/ensure-services` (Debian's `chromium` package). Without it these
 //! tests fail, and say how to install it; `SLUICE_SKIP_BROWSER=1` skips them on purpose.
@@ -245,7 +247,6 @@ async fn signing_up_shows_the_password_policy_and_returns_a_code_for_the_new_use
             ("SLUICE_APP", APP),
             ("SLUICE_EMAIL", "grace@example.com"),
             ("SLUICE_PASSWORD", "Cobol-1959-Navy"),
-            ("SLUICE_SHOTS", "1"),
             ("SLUICE_ARTIFACTS", &shots),
         ],
     )
@@ -274,7 +275,6 @@ async fn signing_in_with_the_keyboard_alone_returns_a_code_the_application_can_e
             ("SLUICE_APP", APP),
             ("SLUICE_EMAIL", "ada@example.com"),
             ("SLUICE_PASSWORD", "lovelace-1815"),
-            ("SLUICE_SHOTS", "1"),
             ("SLUICE_ARTIFACTS", &shots),
         ],
     )
@@ -356,7 +356,6 @@ async fn forgot_password_sends_a_link_that_sets_a_new_password_to_sign_in_with()
             ("SLUICE_PASSWORD", "lovelace-1815"),
             ("SLUICE_NEW_PASSWORD", "analytical-engine"),
             ("SLUICE_OUTBOX", outbox.to_str().unwrap()),
-            ("SLUICE_SHOTS", "1"),
             ("SLUICE_ARTIFACTS", &shots),
         ],
     )
@@ -415,7 +414,6 @@ async fn failed_sign_ins_are_announced_with_the_scripts_message_shown_as_text() 
             ("SLUICE_EMAIL", "alice@example.com"),
             ("SLUICE_LOCKED_EMAIL", "locked@example.com"),
             ("SLUICE_LOCKED_MESSAGE", message),
-            ("SLUICE_SHOTS", "1"),
             ("SLUICE_ARTIFACTS", &shots),
         ],
     )

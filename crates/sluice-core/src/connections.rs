@@ -8,7 +8,7 @@ use crate::ids;
 use crate::model::{Doc, DocKind};
 use crate::paging::{Listed, PageQuery};
 use crate::password_policy::PasswordPolicy;
-use crate::ports::StoreError;
+use crate::ports::{Page, StoreError};
 use crate::service::Core;
 use crate::tenant::TenantCtx;
 use sluice_types::connection::SCRIPT_NAMES;
@@ -219,6 +219,40 @@ impl Core {
             created_at,
             updated_at: self.now(),
         })
+    }
+
+    /// The database (`auth0`) connections enabled for client `client_id`, oldest first.
+    pub async fn database_connections_of(
+        &self,
+        t: &TenantCtx,
+        client_id: &str,
+    ) -> Result<Vec<Connection>, CoreError> {
+        let (docs, _) = self
+            .store
+            .doc_list(
+                &t.id,
+                DocKind::Connection,
+                None,
+                Page {
+                    offset: 0,
+                    limit: 1000,
+                },
+            )
+            .await?;
+        Ok(docs
+            .into_iter()
+            .map(Self::connection_from_doc)
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|c| {
+                c.body.strategy.as_deref() == Some("auth0")
+                    && c.body
+                        .enabled_clients
+                        .as_deref()
+                        .unwrap_or_default()
+                        .contains(&client_id.to_string())
+            })
+            .collect())
     }
 
     pub(crate) fn connection_from_doc(d: Doc) -> Result<Connection, CoreError> {

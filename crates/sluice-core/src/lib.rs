@@ -1,7 +1,8 @@
 //! The domain core of Sluice: tenants and their signing keys, clients, connections, APIs
-//! (resource servers), client grants, users; the login flows ([`flows`]), OAuth/OIDC
-//! ([`oidc`]), extensibility ([`extend`]) and the Management API operations, as plain async
-//! functions over ports. Knows no web framework, database driver or JS engine:
+//! (resource servers), client grants, users; the login flows ([`flows`]), extensibility
+//! ([`extend`]) and the Management API operations, as plain async functions over ports. The
+//! OAuth 2.0 / OIDC service is a crate of its own (`sluice-oidc`) built on this one's public
+//! operations. Knows no web framework, database driver or JS engine:
 //! those live in other crates and implement the traits in [`ports`].
 //!
 //! Every operation takes the tenant it runs in ([`tenant::TenantCtx`]) and, for the Management
@@ -20,7 +21,6 @@ pub mod flows;
 pub mod ids;
 pub mod logs;
 pub mod model;
-pub mod oidc;
 pub mod paging;
 pub mod password_policy;
 pub mod ports;

@@ -22,6 +22,7 @@ use axum::extract::DefaultBodyLimit;
 use http::{HeaderName, Request};
 use metrics_exporter_prometheus::PrometheusRecorder;
 use sluice_core::Core;
+use sluice_oidc::Oidc;
 use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -33,6 +34,8 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub core: Arc<Core>,
+    /// The OAuth 2.0 / OIDC service, over the same core.
+    pub oidc: Arc<Oidc>,
     pub metrics: Arc<PrometheusRecorder>,
     /// The Universal Login templates, compiled once.
     pub pages: Arc<login::Pages>,
@@ -41,6 +44,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(core: Arc<Core>) -> Self {
         AppState {
+            oidc: Arc::new(Oidc::new(core.clone())),
             core,
             metrics: Arc::new(ops::new_recorder()),
             pages: Arc::new(login::Pages::new()),

@@ -19,9 +19,9 @@ use sluice_core::db_connection::DbSettings;
 use sluice_core::flows::login::LoginRequest;
 use sluice_core::flows::signup::SignupBody;
 use sluice_core::model::UserRecord;
-use sluice_core::oidc::code::{Completion, SignIn};
-use sluice_core::oidc::transaction::LoginTransaction;
 use sluice_core::{CoreError, TenantCtx};
+use sluice_oidc::code::{Completion, SignIn};
+use sluice_oidc::transaction::LoginTransaction;
 use sluice_types::Connection;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -69,10 +69,10 @@ async fn open(
     let browser = cookies::get(headers, cookies::BROWSER).unwrap_or_default();
     let r: Result<PageCtx, CoreError> = async {
         let txn = match form {
-            None => s.core.transaction_fetch(t, &state, &browser).await?,
+            None => s.oidc.transaction_fetch(t, &state, &browser).await?,
             Some(f) => {
                 let csrf = f.get("csrf").map(String::as_str).unwrap_or_default();
-                s.core
+                s.oidc
                     .transaction_for_form(t, &state, &browser, csrf)
                     .await?
             }
@@ -81,9 +81,9 @@ async fn open(
             .core
             .client_fetch(t, &txn.request.client_id)
             .await?
-            .ok_or_else(sluice_core::oidc::transaction::invalid_transaction)?;
+            .ok_or_else(sluice_oidc::transaction::invalid_transaction)?;
         let conn = s
-            .core
+            .oidc
             .login_connection(t, &client, txn.request.connection.as_deref())
             .await?;
         Ok(PageCtx {
@@ -170,7 +170,7 @@ async fn signed_in(
 ) -> Result<Response, CoreError> {
     let connection = p.connection_name();
     let done = s
-        .core
+        .oidc
         .authorization_complete(
             t,
             &p.txn.request,
@@ -183,7 +183,7 @@ async fn signed_in(
             user_agent,
         )
         .await?;
-    s.core.transaction_end(t, &p.state).await?;
+    s.oidc.transaction_end(t, &p.state).await?;
     Ok(match done {
         Completion::Denied(denied) => to_application(&s.pages, &denied),
         Completion::Granted {

@@ -26,6 +26,6 @@ pub async fn revoke(
             "Missing required parameter: token",
         )
     })?;
-    s.core.refresh_token_revoke(&t, &auth, token).await?;
+    s.oidc.refresh_token_revoke(&t, &auth, token).await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -14,7 +14,7 @@ use base64::Engine;
 use http::HeaderMap;
 use sluice_core::CoreError;
 use sluice_core::OAuthErrorKind;
-use sluice_core::oidc::client_auth::ClientAuth;
+use sluice_oidc::client_auth::ClientAuth;
 use std::collections::HashMap;
 
 fn invalid_request(msg: impl Into<String>) -> ApiError {
@@ -146,7 +146,7 @@ pub async fn token(
     let auth = client_auth(&headers, &p)?;
     let resp = match grant_type.as_str() {
         "client_credentials" => {
-            s.core
+            s.oidc
                 .grant_client_credentials(
                     &t,
                     &auth,
@@ -155,17 +155,17 @@ pub async fn token(
                 )
                 .await?
         }
-        "password" | sluice_core::oidc::grants::password::PASSWORD_REALM => {
-            let realm = (grant_type == sluice_core::oidc::grants::password::PASSWORD_REALM)
+        "password" | sluice_oidc::grants::password::PASSWORD_REALM => {
+            let realm = (grant_type == sluice_oidc::grants::password::PASSWORD_REALM)
                 .then(|| p.get("realm").map(String::as_str).unwrap_or_default());
             if realm == Some("") {
                 return Err(invalid_request("Missing required parameter: realm"));
             }
             let field = |k: &str| p.get(k).map(String::as_str);
-            s.core
+            s.oidc
                 .grant_password(
                     &t,
-                    sluice_core::oidc::grants::password::PasswordGrant {
+                    sluice_oidc::grants::password::PasswordGrant {
                         client: &auth,
                         realm,
                         username: field("username").unwrap_or_default(),
@@ -182,7 +182,7 @@ pub async fn token(
         }
         "authorization_code" => {
             let field = |k: &str| p.get(k).map(String::as_str);
-            s.core
+            s.oidc
                 .grant_authorization_code(
                     &t,
                     &auth,
@@ -193,7 +193,7 @@ pub async fn token(
                 .await?
         }
         "refresh_token" => {
-            s.core
+            s.oidc
                 .grant_refresh_token(
                     &t,
                     &auth,

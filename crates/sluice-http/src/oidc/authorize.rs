@@ -1,5 +1,5 @@
 //! `GET /authorize`: validates the request and asks the core what comes next
-//! (`Core::authorize_next`: the SSO session answers, `login_required` for `prompt=none`, or the
+//! (`Oidc::authorize_next`: the SSO session answers, `login_required` for `prompt=none`, or the
 //! login pages), then either sends the browser back to the application or starts a login
 //! transaction bound to this browser and sends it to the login (or signup) page.
 
@@ -11,9 +11,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
-use sluice_core::oidc::authorize::{AuthorizeError, AuthorizeParams};
-use sluice_core::oidc::code::AuthorizeResponse;
-use sluice_core::oidc::code::{AuthorizeNext, Completion};
+use sluice_oidc::authorize::{AuthorizeError, AuthorizeParams};
+use sluice_oidc::code::AuthorizeResponse;
+use sluice_oidc::code::{AuthorizeNext, Completion};
 
 /// A redirect (302) without caching.
 pub fn redirect(to: &str) -> Response {
@@ -71,7 +71,7 @@ pub async fn authorize(
     uri: Uri,
 ) -> Response {
     let p = params_of(&uri);
-    let (client, req) = match s.core.authorize_validate(&t, &p).await {
+    let (client, req) = match s.oidc.authorize_validate(&t, &p).await {
         Ok(v) => v,
         Err(AuthorizeError::Page { error, description }) => {
             tracing::info!(%error, %description, "authorize refused");
@@ -117,7 +117,7 @@ pub async fn authorize(
         .and_then(|v| v.to_str().ok());
     let cookie = cookies::get(&headers, cookies::SESSION);
     let next = s
-        .core
+        .oidc
         .authorize_next(&t, &req, &client, cookie.as_deref(), ip.as_deref(), ua)
         .await;
     let signup = match next {
@@ -145,7 +145,7 @@ pub async fn authorize(
         Some(b) => (b, false),
         None => (sluice_crypto::random::random_token(24), true),
     };
-    let state = match s.core.transaction_begin(&t, &req, &browser).await {
+    let state = match s.oidc.transaction_begin(&t, &req, &browser).await {
         Ok((state, _)) => state,
         Err(e) => return ApiError(e).into_response(),
     };

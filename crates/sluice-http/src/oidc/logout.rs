@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 async fn end_session(s: &AppState, t: &TenantCtx, headers: &HeaderMap) -> Result<(), Response> {
     if let Some(c) = cookies::get(headers, cookies::SESSION) {
-        s.core
+        s.oidc
             .session_end(t, &c)
             .await
             .map_err(|e| crate::error::ApiError(e).into_response())?;
@@ -33,7 +33,7 @@ async fn finish(
     to: Option<(String, Vec<(String, String)>)>,
 ) -> Response {
     if let Some((url, _)) = &to {
-        match s.core.logout_url_allowed(t, client_id, url).await {
+        match s.oidc.logout_url_allowed(t, client_id, url).await {
             Ok(true) => {}
             Ok(false) => {
                 return s
@@ -119,7 +119,7 @@ pub async fn oidc_logout(
     };
     let mut client_id = q.get("client_id").cloned().filter(|c| !c.is_empty());
     if let Some(hint) = q.get("id_token_hint").filter(|h| !h.is_empty()) {
-        match s.core.id_token_hint_client(&t, hint) {
+        match s.oidc.id_token_hint_client(&t, hint) {
             Ok(aud) if client_id.as_deref().is_none_or(|c| c == aud) => client_id = Some(aud),
             Ok(_) | Err(_) => {
                 return s

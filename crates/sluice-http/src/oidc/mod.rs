@@ -1,5 +1,5 @@
 //! The browser-facing OpenID Connect endpoints: `/authorize`, `/userinfo`, and logout
-//! (`/v2/logout`, `/oidc/logout`). Protocol decisions live in `sluice_core::oidc`.
+//! (`/v2/logout`, `/oidc/logout`). Protocol decisions live in `sluice_oidc`.
 
 pub mod authorize;
 pub mod logout;

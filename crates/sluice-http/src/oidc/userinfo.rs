@@ -12,7 +12,7 @@ pub async fn userinfo(State(s): State<AppState>, Tenant(t): Tenant, parts: Parts
     let Some(token) = bearer(&parts) else {
         return unauthorized("invalid_request", "Missing bearer token");
     };
-    match s.core.userinfo(&t, token).await {
+    match s.oidc.userinfo(&t, token).await {
         Ok(claims) => {
             let mut r = Json(claims).into_response();
             r.headers_mut()

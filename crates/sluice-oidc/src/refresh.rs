@@ -3,14 +3,14 @@
 //! `refresh_token.rotation_type: "non-rotating"`) every use returns a new token in the same
 //! family, and presenting a used token again revokes the whole family (reuse detection).
 
-use crate::clients::StoredClient;
-use crate::error::CoreError;
-use crate::error::OAuthErrorKind;
-use crate::oidc::client_auth::ClientAuth;
-use crate::ports::{Artifact, ArtifactKind};
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
+use crate::client_auth::ClientAuth;
 use serde::{Deserialize, Serialize};
+use sluice_core::clients::StoredClient;
+use sluice_core::error::CoreError;
+use sluice_core::error::OAuthErrorKind;
+use sluice_core::ports::{Artifact, ArtifactKind};
+use sluice_core::tenant::TenantCtx;
 use sluice_crypto::{ct, random};
 
 /// Auth0's defaults for rotating tokens: absolute 30 days, idle 15 days.
@@ -92,7 +92,7 @@ pub(crate) fn jti_family(jti: &str) -> Option<&str> {
         .filter(|f| !f.is_empty())
 }
 
-impl Core {
+impl Oidc {
     /// Revokes everything a family issued: its refresh tokens and unredeemed code are deleted,
     /// and a marker makes `/userinfo` refuse its access tokens until they would have expired
     /// (RFC 6749 §4.1.2 and §10.4, RFC 7009 §2.1). Returns how many artifacts were deleted.
@@ -101,8 +101,9 @@ impl Core {
         t: &TenantCtx,
         family: &str,
     ) -> Result<u64, CoreError> {
-        let until = self.now() + crate::resource_servers::MAX_TOKEN_LIFETIME + 60;
+        let until = self.core.now() + sluice_core::resource_servers::MAX_TOKEN_LIFETIME + 60;
         Ok(self
+            .core
             .store
             .artifact_revoke_family(&t.id, family, until)
             .await?)
@@ -113,7 +114,11 @@ impl Core {
         let Some(family) = jti_family(jti) else {
             return Ok(false);
         };
-        Ok(self.store.artifact_family_revoked(&t.id, family).await?)
+        Ok(self
+            .core
+            .store
+            .artifact_family_revoked(&t.id, family)
+            .await?)
     }
 
     /// Stores a new refresh token for `user_id` and returns it.
@@ -126,7 +131,7 @@ impl Core {
         family: Option<RefreshGrantState>,
     ) -> Result<String, CoreError> {
         let (_, life, idle) = policy(client);
-        let now = self.now();
+        let now = self.core.now();
         let state = family.unwrap_or_else(|| RefreshGrantState {
             family: random::random_hex(24),
             absolute_expiry: None,
@@ -138,6 +143,7 @@ impl Core {
             absolute_expiry,
         };
         let stored = self
+            .core
             .store
             .artifact_insert_in_family(&Artifact {
                 tenant_id: t.id.clone(),
@@ -146,7 +152,7 @@ impl Core {
                 family: state.family,
                 user_id: Some(user_id.to_string()),
                 client_id: Some(client.client_id.clone()),
-                body: crate::model::to_body(&stored)?,
+                body: sluice_core::model::to_body(&stored)?,
                 created_at: now,
                 expires_at: absolute_expiry.min(now + idle),
                 used_at: None,
@@ -170,8 +176,9 @@ impl Core {
         let client = self.client_authenticate(t, auth).await?;
         let key = artifact_key(token);
         let found = self
+            .core
             .store
-            .artifact_fetch(&t.id, ArtifactKind::Refresh, &key, self.now())
+            .artifact_fetch(&t.id, ArtifactKind::Refresh, &key, self.core.now())
             .await?;
         if let Some(a) = found {
             if a.client_id.as_deref() != Some(client.client_id.as_str()) {

@@ -3,11 +3,11 @@
 //! the connection and the prompt. Errors carry where they must go: an error page when the
 //! redirect URI cannot be trusted, otherwise back to the application.
 
-use crate::clients::StoredClient;
-use crate::error::CoreError;
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
 use serde::{Deserialize, Serialize};
+use sluice_core::clients::StoredClient;
+use sluice_core::error::CoreError;
+use sluice_core::tenant::TenantCtx;
 
 /// The query of `/authorize`, as received.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -113,7 +113,7 @@ impl AuthorizeRequest {
     }
 }
 
-impl Core {
+impl Oidc {
     /// Validates an `/authorize` request.
     pub async fn authorize_validate(
         &self,
@@ -125,7 +125,7 @@ impl Core {
             .as_deref()
             .filter(|c| !c.is_empty())
             .ok_or_else(|| page("invalid_request", "Missing required parameter: client_id"))?;
-        let client = self.client_fetch(t, client_id).await?.ok_or_else(|| {
+        let client = self.core.client_fetch(t, client_id).await?.ok_or_else(|| {
             page(
                 "invalid_request",
                 "Unknown client: the client_id is not valid",

@@ -2,10 +2,10 @@
 //! ([`ClientAuth`]: its id, and its secret in the body or by HTTP Basic) and how it is checked
 //! (confidential clients by their secret, compared in constant time; public clients by id).
 
-use crate::clients::StoredClient;
-use crate::error::{CoreError, OAuthErrorKind};
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
+use sluice_core::clients::StoredClient;
+use sluice_core::error::{CoreError, OAuthErrorKind};
+use sluice_core::tenant::TenantCtx;
 
 /// Client credentials as presented at the token endpoint (post body or HTTP Basic).
 #[derive(Clone, PartialEq)]
@@ -26,7 +26,7 @@ pub(crate) fn invalid_client() -> CoreError {
     CoreError::oauth(OAuthErrorKind::Unauthenticated, "Unauthorized")
 }
 
-impl Core {
+impl Oidc {
     /// Authenticates a client. Confidential clients must present their secret; a public client
     /// (`token_endpoint_auth_method: none`) must present none.
     pub async fn client_authenticate(
@@ -34,7 +34,7 @@ impl Core {
         t: &TenantCtx,
         auth: &ClientAuth,
     ) -> Result<StoredClient, CoreError> {
-        let client = self.client_fetch(t, &auth.client_id).await?;
+        let client = self.core.client_fetch(t, &auth.client_id).await?;
         let Some(client) = client else {
             // Spend comparable time on unknown ids as on known ones.
             let _ = sluice_crypto::ct::sha256_hex(

@@ -3,13 +3,13 @@
 //! tenant's `session_lifetime` (hours, default 168) or after `idle_session_lifetime` (hours,
 //! default 72) without use, at logout, or when its user is deleted or blocked.
 
-use crate::error::CoreError;
-use crate::model::UserRecord;
-use crate::oidc::refresh::artifact_key;
-use crate::ports::{Artifact, ArtifactKind};
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
+use crate::refresh::artifact_key;
 use serde::{Deserialize, Serialize};
+use sluice_core::error::CoreError;
+use sluice_core::model::UserRecord;
+use sluice_core::ports::{Artifact, ArtifactKind};
+use sluice_core::tenant::TenantCtx;
 use sluice_crypto::random;
 
 const DEFAULT_LIFETIME_HOURS: i64 = 168;
@@ -33,9 +33,9 @@ struct Stored {
     absolute_expiry: i64,
 }
 
-impl Core {
+impl Oidc {
     async fn session_lifetimes(&self, t: &TenantCtx) -> Result<(i64, i64), CoreError> {
-        let s = self.tenant_settings(t).await?;
+        let s = self.core.tenant_settings(t).await?;
         let hours = |k: &str, d: i64| {
             s.get(k)
                 .and_then(|v| v.as_f64())
@@ -57,7 +57,7 @@ impl Core {
         connection: &str,
     ) -> Result<(String, Session), CoreError> {
         let (life, idle) = self.session_lifetimes(t).await?;
-        let now = self.now();
+        let now = self.core.now();
         let cookie = random::random_token(32);
         let sid = random::random_token(16);
         let stored = Stored {
@@ -66,7 +66,8 @@ impl Core {
             connection: connection.to_string(),
             absolute_expiry: now + life,
         };
-        self.store
+        self.core
+            .store
             .artifact_insert(&Artifact {
                 tenant_id: t.id.clone(),
                 kind: ArtifactKind::Session,
@@ -74,7 +75,7 @@ impl Core {
                 family: sid.clone(),
                 user_id: Some(user.profile.user_id.clone()),
                 client_id: None,
-                body: crate::model::to_body(&stored)?,
+                body: sluice_core::model::to_body(&stored)?,
                 created_at: now,
                 expires_at: (now + idle).min(now + life),
                 used_at: None,
@@ -98,20 +99,22 @@ impl Core {
         t: &TenantCtx,
         cookie: &str,
     ) -> Result<Option<Session>, CoreError> {
-        let now = self.now();
+        let now = self.core.now();
         let Some(mut a) = self
+            .core
             .store
             .artifact_fetch(&t.id, ArtifactKind::Session, &artifact_key(cookie), now)
             .await?
         else {
             return Ok(None);
         };
-        let stored: Stored = crate::model::from_body(a.body.clone())?;
+        let stored: Stored = sluice_core::model::from_body(a.body.clone())?;
         let user_id = a.user_id.clone().unwrap_or_default();
-        let user = match self.store.user_fetch(&t.id, &user_id).await? {
+        let user = match self.core.store.user_fetch(&t.id, &user_id).await? {
             Some(u) if !u.profile.blocked.unwrap_or(false) => u,
             _ => {
-                self.store
+                self.core
+                    .store
                     .artifact_delete(&t.id, ArtifactKind::Session, &a.key)
                     .await?;
                 return Ok(None);
@@ -122,7 +125,7 @@ impl Core {
         // Only write when the extension is worth it (a minute), not on every request.
         if next - a.expires_at > 60 {
             a.expires_at = next;
-            self.store.artifact_update(&a).await?;
+            self.core.store.artifact_update(&a).await?;
         }
         Ok(Some(Session {
             id: stored.sid,
@@ -135,6 +138,7 @@ impl Core {
     /// Ends the session of a cookie (logout); returns whether there was one.
     pub async fn session_end(&self, t: &TenantCtx, cookie: &str) -> Result<bool, CoreError> {
         Ok(self
+            .core
             .store
             .artifact_delete(&t.id, ArtifactKind::Session, &artifact_key(cookie))
             .await?)

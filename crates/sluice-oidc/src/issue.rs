@@ -3,15 +3,15 @@
 //! for an API or for `/userinfo`), the ID token with `openid`, and a refresh token with
 //! `offline_access` when the client and the API allow it.
 
-use crate::authz::CURRENT_USER_SCOPES;
-use crate::clients::StoredClient;
-use crate::error::CoreError;
-use crate::error::OAuthErrorKind;
-use crate::extend::run::LoginExtras;
-use crate::oidc::refresh::{RefreshGrantState, family_jti};
-use crate::resource_servers::DEFAULT_TOKEN_LIFETIME;
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
+use crate::refresh::{RefreshGrantState, family_jti};
+use sluice_core::authz::CURRENT_USER_SCOPES;
+use sluice_core::clients::StoredClient;
+use sluice_core::error::CoreError;
+use sluice_core::error::OAuthErrorKind;
+use sluice_core::extend::run::LoginExtras;
+use sluice_core::resource_servers::DEFAULT_TOKEN_LIFETIME;
+use sluice_core::tenant::TenantCtx;
 use sluice_crypto::jwt;
 use sluice_types::{JsonMap, ResourceServer, TokenResponse, User};
 
@@ -161,7 +161,7 @@ pub fn id_token_claims(u: &User, scopes: &[&str]) -> JsonMap {
     c
 }
 
-impl Core {
+impl Oidc {
     /// Signs the tokens of one user grant and, with `offline_access`, stores a refresh token.
     pub async fn issue_user_tokens(
         &self,
@@ -171,9 +171,9 @@ impl Core {
         let granted = granted_scopes(r.scope, r.api);
         let (scope, dropped) = access_token_scopes(&granted, r.api, r.extras);
         if !dropped.is_empty() {
-            self.log_event(
+            self.core.log_event(
                 t,
-                crate::logs::LogEvent {
+                sluice_core::logs::LogEvent {
                     log_type: "w",
                     description: format!(
                         "Scopes dropped from a user's Management API token (only current-user scopes are allowed): {}",
@@ -202,7 +202,7 @@ impl Core {
             }),
             (None, false) => None,
         };
-        let now = self.now();
+        let now = self.core.now();
         let userinfo = format!("{}userinfo", t.issuer);
         let (aud, lifetime) = match r.api {
             Some(a) => (
@@ -281,7 +281,7 @@ impl Core {
                     t,
                     r.client,
                     user_id,
-                    &crate::oidc::refresh::RefreshBody {
+                    &crate::refresh::RefreshBody {
                         scope: scope.clone(),
                         audience: r.api.and_then(|a| a.body.identifier.clone()),
                         connection: r.connection.to_string(),
@@ -314,11 +314,12 @@ impl Core {
     ) -> Result<Option<ResourceServer>, CoreError> {
         let audience = match audience.filter(|a| !a.is_empty()) {
             Some(a) => Some(a.to_string()),
-            None => self.default_audience(t).await?,
+            None => self.core.default_audience(t).await?,
         };
         match audience.filter(|a| !a.is_empty()) {
             Some(a) => Ok(Some(
-                self.resource_server_by_identifier(t, &a)
+                self.core
+                    .resource_server_by_identifier(t, &a)
                     .await?
                     .ok_or_else(|| {
                         CoreError::oauth(
@@ -332,7 +333,7 @@ impl Core {
     }
 }
 
-impl Core {
+impl Oidc {
     /// Signs a compact RS256 JWT with the tenant's current key.
     pub fn sign_jwt(&self, t: &TenantCtx, claims: &JsonMap) -> Result<String, CoreError> {
         Ok(jwt::sign(&t.signing, claims)?)

@@ -2,19 +2,19 @@
 //! the same redirect URI and, when the request had a PKCE challenge, the verifier. A code
 //! presented twice revokes what it produced.
 
-use crate::error::CoreError;
-use crate::error::OAuthErrorKind;
-use crate::oidc::authorize::pkce_verifies;
-use crate::oidc::client_auth::ClientAuth;
-use crate::oidc::code::{Stored, invalid_code};
-use crate::oidc::issue::UserTokens;
-use crate::oidc::refresh::{RefreshGrantState, artifact_key};
-use crate::ports::{ArtifactKind, Take};
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
+use crate::authorize::pkce_verifies;
+use crate::client_auth::ClientAuth;
+use crate::code::{Stored, invalid_code};
+use crate::issue::UserTokens;
+use crate::refresh::{RefreshGrantState, artifact_key};
+use sluice_core::error::CoreError;
+use sluice_core::error::OAuthErrorKind;
+use sluice_core::ports::{ArtifactKind, Take};
+use sluice_core::tenant::TenantCtx;
 use sluice_types::TokenResponse;
 
-impl Core {
+impl Oidc {
     /// `grant_type=authorization_code`.
     pub async fn grant_authorization_code(
         &self,
@@ -38,8 +38,14 @@ impl Core {
             ));
         }
         let a = match self
+            .core
             .store
-            .artifact_take(&t.id, ArtifactKind::Code, &artifact_key(code), self.now())
+            .artifact_take(
+                &t.id,
+                ArtifactKind::Code,
+                &artifact_key(code),
+                self.core.now(),
+            )
             .await?
         {
             Take::Taken(a) => a,
@@ -50,7 +56,7 @@ impl Core {
             }
             Take::Missing => return Err(invalid_code()),
         };
-        let stored: Stored = crate::model::from_body(a.body.clone())?;
+        let stored: Stored = sluice_core::model::from_body(a.body.clone())?;
         let req = &stored.request;
         if req.client_id != client.client_id {
             return Err(invalid_code());
@@ -78,6 +84,7 @@ impl Core {
             (None, None) => {}
         }
         let user = self
+            .core
             .store
             .user_fetch(&t.id, a.user_id.as_deref().unwrap_or_default())
             .await?

@@ -1,19 +1,19 @@
 //! The end of an authorization: post-login extensibility, the SSO session of a fresh sign-in,
-//! and the authorization code for the application ([`Core::authorization_complete`]). Codes
+//! and the authorization code for the application ([`Oidc::authorization_complete`]). Codes
 //! are stored under the SHA-256 of the code and redeemed once by
 //! [`super::grants::authorization_code`].
 
-use crate::clients::StoredClient;
-use crate::error::CoreError;
-use crate::error::OAuthErrorKind;
-use crate::extend::run::{LoginExtras, PostLogin};
-use crate::model::UserRecord;
-use crate::oidc::authorize::AuthorizeRequest;
-use crate::oidc::refresh::artifact_key;
-use crate::ports::{Artifact, ArtifactKind};
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
+use crate::authorize::AuthorizeRequest;
+use crate::refresh::artifact_key;
 use serde::{Deserialize, Serialize};
+use sluice_core::clients::StoredClient;
+use sluice_core::error::CoreError;
+use sluice_core::error::OAuthErrorKind;
+use sluice_core::extend::run::{LoginExtras, PostLogin};
+use sluice_core::model::UserRecord;
+use sluice_core::ports::{Artifact, ArtifactKind};
+use sluice_core::tenant::TenantCtx;
 use sluice_crypto::random;
 use sluice_types::User;
 
@@ -83,7 +83,7 @@ pub enum AuthorizeNext {
     SignIn { signup: bool },
 }
 
-impl Core {
+impl Oidc {
     /// Decides what `/authorize` does after validation. The SSO session (its cookie, if the
     /// browser sent one) answers unless the application asks for a fresh login
     /// (`prompt=login`), its authentication is older than `max_age`, it is of another
@@ -110,7 +110,7 @@ impl Core {
             && let Some(session) = self.session_find(t, cookie).await?
             && request
                 .max_age
-                .is_none_or(|m| session.auth_time + m >= self.now())
+                .is_none_or(|m| session.auth_time + m >= self.core.now())
             && request
                 .connection
                 .as_deref()
@@ -180,7 +180,7 @@ impl Core {
         extras: LoginExtras,
     ) -> Result<AuthorizeResponse, CoreError> {
         let code = random::random_token(32);
-        let now = self.now();
+        let now = self.core.now();
         let stored = Stored {
             request: request.clone(),
             auth_time,
@@ -188,7 +188,8 @@ impl Core {
             connection: connection.to_string(),
             extras,
         };
-        self.store
+        self.core
+            .store
             .artifact_insert(&Artifact {
                 tenant_id: t.id.clone(),
                 kind: ArtifactKind::Code,
@@ -196,7 +197,7 @@ impl Core {
                 family: random::random_hex(24),
                 user_id: Some(user.user_id.clone()),
                 client_id: Some(request.client_id.clone()),
-                body: crate::model::to_body(&stored)?,
+                body: sluice_core::model::to_body(&stored)?,
                 created_at: now,
                 expires_at: now + CODE_LIFETIME,
                 used_at: None,
@@ -235,6 +236,7 @@ impl Core {
             query.insert("audience".into(), a.clone().into());
         }
         let r = self
+            .core
             .post_login(
                 t,
                 user,

@@ -2,17 +2,17 @@
 //! token in the same family; a used token presented again revokes the family) unless the
 //! client is non-rotating, and a scope that may narrow but never widen.
 
-use crate::error::CoreError;
-use crate::error::OAuthErrorKind;
-use crate::oidc::client_auth::ClientAuth;
-use crate::oidc::issue::UserTokens;
-use crate::oidc::refresh::{RefreshGrantState, Stored, artifact_key, invalid_refresh, policy};
-use crate::ports::{ArtifactKind, Take};
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
+use crate::client_auth::ClientAuth;
+use crate::issue::UserTokens;
+use crate::refresh::{RefreshGrantState, Stored, artifact_key, invalid_refresh, policy};
+use sluice_core::error::CoreError;
+use sluice_core::error::OAuthErrorKind;
+use sluice_core::ports::{ArtifactKind, Take};
+use sluice_core::tenant::TenantCtx;
 use sluice_types::TokenResponse;
 
-impl Core {
+impl Oidc {
     /// `grant_type=refresh_token`: new tokens for the same user, scopes (or fewer) and API.
     pub async fn grant_refresh_token(
         &self,
@@ -36,11 +36,12 @@ impl Core {
         }
         let (rotating, _, _) = policy(&client);
         let key = artifact_key(refresh_token);
-        let now = self.now();
+        let now = self.core.now();
         let artifact = if rotating {
             // A request this token cannot satisfy (another client's token, a wider scope)
             // is refused before the token is spent, so a bad request costs the user nothing.
             if let Some(a) = self
+                .core
                 .store
                 .artifact_fetch(&t.id, ArtifactKind::Refresh, &key, now)
                 .await?
@@ -48,10 +49,11 @@ impl Core {
                 if a.client_id.as_deref() != Some(client.client_id.as_str()) {
                     return Err(invalid_refresh());
                 }
-                let stored: Stored = crate::model::from_body(a.body)?;
+                let stored: Stored = sluice_core::model::from_body(a.body)?;
                 narrowed_scope(&stored.body.scope, scope)?;
             }
             match self
+                .core
                 .store
                 .artifact_take(&t.id, ArtifactKind::Refresh, &key, now)
                 .await?
@@ -71,7 +73,8 @@ impl Core {
                 Take::Missing => return Err(invalid_refresh()),
             }
         } else {
-            self.store
+            self.core
+                .store
                 .artifact_fetch(&t.id, ArtifactKind::Refresh, &key, now)
                 .await?
                 .ok_or_else(invalid_refresh)?
@@ -79,9 +82,9 @@ impl Core {
         if artifact.client_id.as_deref() != Some(client.client_id.as_str()) {
             return Err(invalid_refresh());
         }
-        let stored: Stored = crate::model::from_body(artifact.body.clone())?;
+        let stored: Stored = sluice_core::model::from_body(artifact.body.clone())?;
         let user_id = artifact.user_id.clone().unwrap_or_default();
-        let user = match self.store.user_fetch(&t.id, &user_id).await? {
+        let user = match self.core.store.user_fetch(&t.id, &user_id).await? {
             Some(u) if !u.profile.blocked.unwrap_or(false) => u,
             _ => {
                 self.family_revoke(t, &artifact.family).await?;
@@ -91,7 +94,8 @@ impl Core {
         let scope = narrowed_scope(&stored.body.scope, scope)?;
         let api = match &stored.body.audience {
             Some(a) => Some(
-                self.resource_server_by_identifier(t, a)
+                self.core
+                    .resource_server_by_identifier(t, a)
                     .await?
                     .ok_or_else(invalid_refresh)?,
             ),
@@ -99,10 +103,11 @@ impl Core {
         };
         let mut user = user;
         let extras = self
+            .core
             .post_login(
                 t,
                 &mut user,
-                crate::extend::run::PostLogin {
+                sluice_core::extend::run::PostLogin {
                     client: &client,
                     connection: &stored.body.connection,
                     protocol: "oauth2-refresh-token",

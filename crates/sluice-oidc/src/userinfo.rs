@@ -1,11 +1,11 @@
 //! `/userinfo` (the claims of the access token's user, by its scopes) and logout (where the
 //! browser may be sent afterwards: only to a URL the client or the tenant allows).
 
-use crate::error::CoreError;
-use crate::error::OAuthErrorKind;
-use crate::oidc::issue::id_token_claims;
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
+use crate::issue::id_token_claims;
+use sluice_core::error::CoreError;
+use sluice_core::error::OAuthErrorKind;
+use sluice_core::tenant::TenantCtx;
 use sluice_crypto::jwt;
 use sluice_types::JsonMap;
 
@@ -15,14 +15,14 @@ fn invalid_token() -> CoreError {
     }
 }
 
-impl Core {
+impl Oidc {
     /// The claims `/userinfo` returns for an access token whose audience includes it.
     pub async fn userinfo(&self, t: &TenantCtx, token: &str) -> Result<JsonMap, CoreError> {
         let audience = format!("{}userinfo", t.issuer);
         let v = jwt::Validation {
             issuer: &t.issuer,
             audience: &audience,
-            now: self.now(),
+            now: self.core.now(),
             leeway: 30,
         };
         let claims = jwt::verify(token, &t.verifying, &v).map_err(|e| {
@@ -50,6 +50,7 @@ impl Core {
             return Err(invalid_token());
         }
         let user = self
+            .core
             .store
             .user_fetch(&t.id, sub)
             .await?
@@ -70,11 +71,12 @@ impl Core {
         url: &str,
     ) -> Result<bool, CoreError> {
         let allowed: Vec<String> = match client_id.filter(|c| !c.is_empty()) {
-            Some(c) => match self.client_fetch(t, c).await? {
+            Some(c) => match self.core.client_fetch(t, c).await? {
                 Some(client) => client.body.allowed_logout_urls.unwrap_or_default(),
                 None => return Ok(false),
             },
             None => self
+                .core
                 .tenant_settings(t)
                 .await?
                 .get("allowed_logout_urls")

@@ -3,15 +3,15 @@
 //! the client, check it may use the grant and the connection, run the login flow, and issue an
 //! RS256 access token (for the requested API, or for `/userinfo`) and, with `openid`, an ID token.
 
-use crate::clients::StoredClient;
-use crate::error::CoreError;
-use crate::error::OAuthErrorKind;
-use crate::extend::run::PostLogin;
-use crate::flows::login::LoginRequest;
-use crate::oidc::client_auth::ClientAuth;
-use crate::oidc::issue::UserTokens;
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
+use crate::client_auth::ClientAuth;
+use crate::issue::UserTokens;
+use sluice_core::clients::StoredClient;
+use sluice_core::error::CoreError;
+use sluice_core::error::OAuthErrorKind;
+use sluice_core::extend::run::PostLogin;
+use sluice_core::flows::login::LoginRequest;
+use sluice_core::tenant::TenantCtx;
 use sluice_types::{Connection, TokenResponse};
 
 pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
@@ -32,7 +32,7 @@ pub struct PasswordGrant<'a> {
     pub forwarded_for: Option<&'a str>,
 }
 
-impl Core {
+impl Oidc {
     pub async fn grant_password(
         &self,
         t: &TenantCtx,
@@ -60,7 +60,7 @@ impl Core {
         let realm = match g.realm {
             Some(r) => r.to_string(),
             None => {
-                let settings = self.tenant_settings(t).await?;
+                let settings = self.core.tenant_settings(t).await?;
                 settings
                     .get("default_directory")
                     .and_then(|v| v.as_str())
@@ -78,6 +78,7 @@ impl Core {
         let api = self.user_token_api(t, g.audience).await?;
         let ip = end_user_ip(&client, g.client, g.ip, g.forwarded_for);
         let outcome = self
+            .core
             .login(
                 t,
                 LoginRequest {
@@ -91,6 +92,7 @@ impl Core {
             .await?;
         let mut rec = outcome.user;
         let extras = self
+            .core
             .post_login(
                 t,
                 &mut rec,
@@ -116,7 +118,7 @@ impl Core {
                 scope: g.scope.unwrap_or(""),
                 gty: Some("password"),
                 nonce: None,
-                auth_time: Some(self.now()),
+                auth_time: Some(self.core.now()),
                 session_id: None,
                 connection: conn.body.name.as_deref().unwrap_or(&realm),
                 family: None,
@@ -152,7 +154,7 @@ pub fn end_user_ip(
     }
 }
 
-impl Core {
+impl Oidc {
     /// Connection `name`, which must be enabled for `client` (Auth0's `unauthorized_client`
     /// otherwise).
     pub async fn connection_for_client(
@@ -162,6 +164,7 @@ impl Core {
         name: &str,
     ) -> Result<Connection, CoreError> {
         let conn = self
+            .core
             .connection_fetch_by_name(t, name)
             .await?
             .ok_or_else(|| {

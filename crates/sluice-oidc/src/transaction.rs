@@ -3,16 +3,15 @@
 //! browser that started it (the SHA-256 of a browser cookie), and carries the CSRF token every
 //! form on its pages must echo. It also decides which database connection the pages use.
 
-use crate::clients::StoredClient;
-use crate::error::CoreError;
-use crate::error::OAuthErrorKind;
-use crate::model::DocKind;
-use crate::oidc::authorize::AuthorizeRequest;
-use crate::oidc::refresh::artifact_key;
-use crate::ports::{Artifact, ArtifactKind, Page};
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
+use crate::authorize::AuthorizeRequest;
+use crate::refresh::artifact_key;
 use serde::{Deserialize, Serialize};
+use sluice_core::clients::StoredClient;
+use sluice_core::error::CoreError;
+use sluice_core::error::OAuthErrorKind;
+use sluice_core::ports::{Artifact, ArtifactKind};
+use sluice_core::tenant::TenantCtx;
 use sluice_crypto::{ct, random};
 use sluice_types::Connection;
 
@@ -36,7 +35,7 @@ pub fn invalid_transaction() -> CoreError {
     )
 }
 
-impl Core {
+impl Oidc {
     /// Stores a transaction for `browser` (the browser-binding cookie); returns its `state`.
     pub async fn transaction_begin(
         &self,
@@ -45,13 +44,14 @@ impl Core {
         browser: &str,
     ) -> Result<(String, LoginTransaction), CoreError> {
         let state = random::random_token(24);
-        let now = self.now();
+        let now = self.core.now();
         let txn = LoginTransaction {
             request: request.clone(),
             csrf: random::random_token(24),
             browser: ct::sha256_hex(browser.as_bytes()),
         };
-        self.store
+        self.core
+            .store
             .artifact_insert(&Artifact {
                 tenant_id: t.id.clone(),
                 kind: ArtifactKind::Transaction,
@@ -59,7 +59,7 @@ impl Core {
                 family: random::random_hex(16),
                 user_id: None,
                 client_id: Some(request.client_id.clone()),
-                body: crate::model::to_body(&txn)?,
+                body: sluice_core::model::to_body(&txn)?,
                 created_at: now,
                 expires_at: now + TRANSACTION_LIFETIME,
                 used_at: None,
@@ -76,16 +76,17 @@ impl Core {
         browser: &str,
     ) -> Result<LoginTransaction, CoreError> {
         let a = self
+            .core
             .store
             .artifact_fetch(
                 &t.id,
                 ArtifactKind::Transaction,
                 &artifact_key(state),
-                self.now(),
+                self.core.now(),
             )
             .await?
             .ok_or_else(invalid_transaction)?;
-        let txn: LoginTransaction = crate::model::from_body(a.body)?;
+        let txn: LoginTransaction = sluice_core::model::from_body(a.body)?;
         let presented = ct::sha256_hex(browser.as_bytes());
         if !ct::ct_eq(presented.as_bytes(), txn.browser.as_bytes()) {
             return Err(invalid_transaction());
@@ -93,7 +94,7 @@ impl Core {
         Ok(txn)
     }
 
-    /// Like [`Core::transaction_fetch`], and the form's CSRF token must match.
+    /// Like [`Oidc::transaction_fetch`], and the form's CSRF token must match.
     pub async fn transaction_for_form(
         &self,
         t: &TenantCtx,
@@ -110,7 +111,8 @@ impl Core {
 
     /// Ends a transaction (the user signed in).
     pub async fn transaction_end(&self, t: &TenantCtx, state: &str) -> Result<(), CoreError> {
-        self.store
+        self.core
+            .store
             .artifact_delete(&t.id, ArtifactKind::Transaction, &artifact_key(state))
             .await?;
         Ok(())
@@ -128,33 +130,11 @@ impl Core {
         if let Some(n) = named {
             return self.connection_for_client(t, client, n).await;
         }
-        let (docs, _) = self
-            .store
-            .doc_list(
-                &t.id,
-                DocKind::Connection,
-                None,
-                Page {
-                    offset: 0,
-                    limit: 1000,
-                },
-            )
+        let enabled = self
+            .core
+            .database_connections_of(t, &client.client_id)
             .await?;
-        let enabled: Vec<Connection> = docs
-            .into_iter()
-            .map(Self::connection_from_doc)
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .filter(|c| {
-                c.body.strategy.as_deref() == Some("auth0")
-                    && c.body
-                        .enabled_clients
-                        .as_deref()
-                        .unwrap_or_default()
-                        .contains(&client.client_id)
-            })
-            .collect();
-        let settings = self.tenant_settings(t).await?;
+        let settings = self.core.tenant_settings(t).await?;
         let default = settings.get("default_directory").and_then(|v| v.as_str());
         enabled
             .iter()

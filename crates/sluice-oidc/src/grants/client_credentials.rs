@@ -2,14 +2,14 @@
 //! and the scopes are the requested ones intersected with the granted ones; credentials-exchange
 //! Hooks and Actions may add claims or deny).
 
-use crate::error::{CoreError, OAuthErrorKind};
-use crate::oidc::client_auth::ClientAuth;
-use crate::resource_servers::DEFAULT_TOKEN_LIFETIME;
-use crate::service::Core;
-use crate::tenant::TenantCtx;
+use crate::Oidc;
+use crate::client_auth::ClientAuth;
+use sluice_core::error::{CoreError, OAuthErrorKind};
+use sluice_core::resource_servers::DEFAULT_TOKEN_LIFETIME;
+use sluice_core::tenant::TenantCtx;
 use sluice_types::{JsonMap, TokenResponse};
 
-impl Core {
+impl Oidc {
     /// `grant_type=client_credentials`.
     ///
     /// Its store reads (client, API, grant, credentials-exchange hooks and bindings) are
@@ -37,7 +37,7 @@ impl Core {
         // The tenant's settings are read only when the request names no API.
         let audience = match audience.filter(|a| !a.is_empty()) {
             Some(a) => a.to_string(),
-            None => self.default_audience(t).await?.ok_or_else(|| {
+            None => self.core.default_audience(t).await?.ok_or_else(|| {
                 CoreError::oauth(
                     OAuthErrorKind::AccessDenied,
                     "No audience parameter was provided, and no default audience has been configured",
@@ -46,6 +46,7 @@ impl Core {
         };
         let audience = audience.as_str();
         let api = self
+            .core
             .resource_server_by_identifier(t, audience)
             .await?
             .ok_or_else(|| {
@@ -54,7 +55,7 @@ impl Core {
                     format!("Service not found: {audience}"),
                 )
             })?;
-        let grant = self.client_grant_find(t, &client.client_id, audience).await?.ok_or_else(|| {
+        let grant = self.core.client_grant_find(t, &client.client_id, audience).await?.ok_or_else(|| {
             CoreError::oauth(
                 OAuthErrorKind::AccessDenied,
                 format!(
@@ -76,7 +77,8 @@ impl Core {
         let (extra, new_scope) = if client.bootstrap && api.is_system {
             (JsonMap::new(), None)
         } else {
-            self.credentials_exchange(t, &client, audience, &granted)
+            self.core
+                .credentials_exchange(t, &client, audience, &granted)
                 .await?
         };
         let scope = match new_scope {
@@ -86,7 +88,7 @@ impl Core {
             None => granted,
         }
         .join(" ");
-        let now = self.now();
+        let now = self.core.now();
         let lifetime = api.body.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
         let mut claims = JsonMap::new();
         claims.insert("iss".into(), t.issuer.clone().into());

@@ -4,8 +4,9 @@
 //! `UnauthorizedError`), signup (`user_exists`), password reset by email, email verification,
 //! Management API create / email and password change / delete. Each scenario runs once per kind
 //! of legacy store and asserts the HTTP result and exactly which scripts ran — none for a user
-//! already migrated. The store backend matters only for the login tests (caching and migration
-//! write users), which also run on SQLite and PostgreSQL; the others use SQLite.
+//! already migrated — and, for verification, the script's run in the tenant log. The store
+//! backend matters only for the login tests (caching and migration write users), which also run
+//! on SQLite and PostgreSQL; the others use SQLite.
 
 mod support;
 
@@ -542,6 +543,10 @@ async fn legacy_mode_verification_link_runs_the_verify_script(kind: LegacyKind) 
             .contains("new@example.com is verified")
     );
     assert_eq!(legacy.runs().await, runs(&[("verify", 1)]));
+    let (_, logs) = s
+        .call("GET", "/api/v2/logs?q=type%3Ascript", Some(&tok), None)
+        .await;
+    assert_eq!(logs[0]["details"]["script"], "verify");
     assert!(legacy.user("new@example.com").await.unwrap().email_verified);
     // As Auth0 documents, the cached profile learns it from the next login's profile.
     let user_path = format!("/api/v2/users/auth0%7C{}", legacy.id(1));

@@ -1,5 +1,7 @@
-//! Password reset by email in each connection mode: the neutral request answer, the one-time
-//! expiring ticket, the reset page, and which scripts run.
+//! Password reset by email in a Sluice-managed connection: the neutral request answer, the
+//! one-time ticket, the reset page and its checks, and a reset lifting a brute-force block; email
+//! verification links; and a reset link that survives a legacy store failure. Reset and
+//! verification through the scripts of both kinds of legacy store are in `legacy_flows.rs`.
 
 mod support;
 
@@ -80,96 +82,12 @@ async fn local_reset(backend: &str) {
 }
 sluice_store::both_backends!(reset_in_a_sluice_managed_connection, local_reset);
 
-fn options(legacy: &Legacy, import: bool) -> serde_json::Value {
-    let scripts = if import {
-        json!({"login": LOGIN, "get_user": GET_USER_PG})
-    } else {
-        json!({"login": LOGIN, "get_user": GET_USER_PG, "change_password": CHANGE_PASSWORD_PG})
-    };
-    json!({"enabledDatabaseCustomization": true, "import_mode": import, "customScripts": scripts,
+/// Legacy-mode options for `legacy`: the scripts a reset runs.
+fn options(legacy: &Legacy) -> serde_json::Value {
+    json!({"enabledDatabaseCustomization": true, "import_mode": false,
+           "customScripts": {"login": LOGIN, "get_user": GET_USER_PG, "change_password": CHANGE_PASSWORD_PG},
            "configuration": {"PG_URL": legacy.url, "SCHEMA": legacy.schema}, "passwordPolicy": "none"})
 }
-
-async fn legacy_reset(backend: &str) {
-    let legacy = Legacy::new(&[("alice@example.com", "old-pw", "alice")]).await;
-    let s = TestServer::start(backend).await;
-    let tok = s.mgmt_token().await;
-    let app = app_and_connection(&s, &tok, "legacy-db", options(&legacy, false)).await;
-    let ticket = reset_ticket(&s, "legacy-db", "alice@example.com")
-        .await
-        .expect("get_user found her");
-    assert_eq!(reset_submit(&s, &ticket, "new-pw", "new-pw").await.0, 200);
-    // change_password updated the legacy store: the login script accepts the new password.
-    assert_eq!(
-        login(
-            &s,
-            &app,
-            "legacy-db",
-            "alice@example.com",
-            "new-pw",
-            "openid"
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        login(
-            &s,
-            &app,
-            "legacy-db",
-            "alice@example.com",
-            "old-pw",
-            "openid"
-        )
-        .await
-        .0,
-        403
-    );
-}
-sluice_store::both_backends!(
-    legacy_mode_reset_runs_get_user_then_change_password,
-    legacy_reset
-);
-
-async fn import_reset(backend: &str) {
-    let legacy = Legacy::new(&[("alice@example.com", "old-pw", "alice")]).await;
-    let s = TestServer::start(backend).await;
-    let tok = s.mgmt_token().await;
-    let app = app_and_connection(&s, &tok, "import-db", options(&legacy, true)).await;
-    let ticket = reset_ticket(&s, "import-db", "alice@example.com")
-        .await
-        .expect("get_user found her");
-    assert_eq!(reset_submit(&s, &ticket, "new-pw", "new-pw").await.0, 200);
-    // The un-migrated user was created locally from get_user's profile with the new password.
-    let t = s.core().tenant("default").await.unwrap();
-    let rec = s
-        .core()
-        .store
-        .user_fetch(&t.id, "auth0|pg-1")
-        .await
-        .unwrap()
-        .expect("migrated by the reset");
-    assert!(matches!(
-        rec.origin,
-        sluice_core::model::UserOrigin::Migrated { .. }
-    ));
-    assert_eq!(
-        login(
-            &s,
-            &app,
-            "import-db",
-            "alice@example.com",
-            "new-pw",
-            "openid"
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(legacy.logins().await, 0, "no login script ran");
-}
-sluice_store::both_backends!(import_mode_reset_migrates_an_unmigrated_user, import_reset);
 
 async fn verify_email(backend: &str) {
     let s = TestServer::start(backend).await;
@@ -226,47 +144,6 @@ sluice_store::both_backends!(
     verify_email
 );
 
-async fn legacy_verify(backend: &str) {
-    let legacy = Legacy::new(&[]).await;
-    let s = TestServer::start(backend).await;
-    let tok = s.mgmt_token().await;
-    let mut opts = options(&legacy, false);
-    opts["customScripts"]["create"] = json!(support::CREATE_PG);
-    opts["customScripts"]["verify"] = json!(
-        "function verify(email, callback) {\n  console.log('verifying', email);\n  callback(null, true);\n}"
-    );
-    let app = app_and_connection(&s, &tok, "legacy-db", opts).await;
-    assert_eq!(
-        support::signup(&s, &app.0, "legacy-db", "lv@example.com", "pw")
-            .await
-            .0,
-        200
-    );
-    let ticket = support::newest_link_ticket(&s, "/lo/verify").expect("a verification email");
-    let r = s
-        .http
-        .get(format!("{}/lo/verify?ticket={ticket}", s.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let (_, logs) = s
-        .call("GET", "/api/v2/logs?q=type%3Ascript", Some(&tok), None)
-        .await;
-    assert_eq!(
-        logs[0]["details"]["script"], "verify",
-        "the verify script ran"
-    );
-    assert_eq!(
-        logs[0]["details"]["console"][0]["text"],
-        "verifying lv@example.com"
-    );
-}
-sluice_store::both_backends!(
-    legacy_mode_verification_runs_the_verify_script,
-    legacy_verify
-);
-
 /// A legacy store that fails while the new password is being set must not cost the user the
 /// emailed link: the same link works once the store is back.
 #[tokio::test]
@@ -274,7 +151,7 @@ async fn a_reset_link_survives_a_legacy_store_failure() {
     let legacy = Legacy::new(&[("alice@example.com", "old-pw", "alice")]).await;
     let s = TestServer::start("sqlite").await;
     let tok = s.mgmt_token().await;
-    let app = app_and_connection(&s, &tok, "legacy-db", options(&legacy, false)).await;
+    let app = app_and_connection(&s, &tok, "legacy-db", options(&legacy)).await;
     let ticket = reset_ticket(&s, "legacy-db", "alice@example.com")
         .await
         .expect("get_user found her");

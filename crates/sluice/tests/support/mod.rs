@@ -214,19 +214,6 @@ pub const CREATE_PG: &str = r#"function create(user, callback) {
   });
 }"#;
 
-/// `delete` in the template style, with the raw id.
-pub const DELETE_PG: &str = r#"function remove(id, callback) {
-  const { Client } = require('pg');
-  const client = new Client({ connectionString: configuration.PG_URL });
-  client.connect(function (err) {
-    if (err) return callback(err);
-    client.query('DELETE FROM ' + configuration.SCHEMA + '.users WHERE id = $1', [parseInt(id.replace('pg-', ''), 10)], function (err) {
-      client.end();
-      callback(err || null);
-    });
-  });
-}"#;
-
 impl Legacy {
     /// Brings a broken store back with these users.
     pub async fn restore(&self, users: &[(&str, &str, &str)]) {
@@ -252,17 +239,6 @@ impl Legacy {
             .await
             .unwrap();
         }
-    }
-
-    pub async fn count(&self) -> i64 {
-        let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM {}.users",
-            self.schema
-        )))
-        .fetch_one(&mut c)
-        .await
-        .unwrap()
     }
 }
 
@@ -350,19 +326,6 @@ pub async fn reset_submit(
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
-
-/// `change_email` in the template style.
-pub const CHANGE_EMAIL_PG: &str = r#"function changeEmail(email, newEmail, verified, callback) {
-  const { Client } = require('pg');
-  const client = new Client({ connectionString: configuration.PG_URL });
-  client.connect(function (err) {
-    if (err) return callback(err);
-    client.query('UPDATE ' + configuration.SCHEMA + '.users SET email = $1 WHERE email = $2', [newEmail, email], function (err, result) {
-      client.end();
-      callback(err || null, result && result.rowCount > 0);
-    });
-  });
-}"#;
 
 /// The ticket of the newest outbox message whose link goes to `path` (e.g. `/lo/verify`).
 pub fn newest_link_ticket(s: &TestServer, path: &str) -> Option<String> {

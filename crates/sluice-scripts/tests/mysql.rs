@@ -2,7 +2,7 @@
 //! empty password). Each test creates its own database and drops it when done (even on panic).
 //! Escaping tests are in `mysql_escaping.rs`.
 
-mod mysql_support;
+use crate::mysql_support;
 
 use mysql_async::prelude::Queryable;
 use mysql_support::*;

@@ -1,7 +1,7 @@
 //! `mysql` escaping (npm `sqlstring`) from scripts: hostile values round-trip through MariaDB
 //! unchanged, and `escape`, `escapeId` and `format` match sqlstring.
 
-mod mysql_support;
+use crate::mysql_support;
 
 use mysql_async::prelude::Queryable;
 use mysql_support::*;

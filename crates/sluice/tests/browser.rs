@@ -13,7 +13,7 @@
 //! Chromium comes from `scripts/ensure-services` (Debian's `chromium` package). Without it these
 //! tests fail, and say how to install it; `SLUICE_SKIP_BROWSER=1` skips them on purpose.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use sluice_testkit::TestServer;

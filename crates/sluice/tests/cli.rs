@@ -3,7 +3,7 @@
 //! SIGTERM stops it cleanly; bad configuration is reported all at once; `sluice tenants create`
 //! makes a tenant reachable by its host name.
 
-mod process;
+use crate::process;
 
 use process::Served;
 use serde_json::Value;

@@ -4,7 +4,7 @@
 //! post-login actions — and the seed's security scenario (a legacy API that only accepts
 //! Sluice tokens for `legacy-api`, reached by scripts that cache a client-credentials token).
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use sluice_crypto::jwt;

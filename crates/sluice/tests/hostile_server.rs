@@ -10,8 +10,8 @@
 //!
 //! Development aids: `HOSTILE_ONLY=<part of a name>` runs only the matching scripts.
 
-mod hostile;
-mod process;
+use crate::hostile;
+use crate::process;
 
 use process::Served;
 use serde_json::{Value, json};

@@ -5,7 +5,7 @@
 //! Action (variant 2) lets only the migration client obtain `legacy-api` tokens, and a Rule
 //! (variant 1) or a post-login Action (variant 2) refuses users who ask `/authorize` for it.
 
-mod support;
+use crate::support;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

@@ -8,7 +8,7 @@
 //! backend matters only for the login tests (caching and migration write users), which also run
 //! on SQLite and PostgreSQL; the others use SQLite.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use sluice_core::model::UserOrigin;

@@ -5,7 +5,7 @@
 //! script deadline, with nothing of the script or the database in the answer; the server keeps
 //! serving meanwhile; once the path is back, unmigrated users log in and are migrated.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use sluice_testkit::TestServer;

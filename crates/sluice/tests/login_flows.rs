@@ -6,7 +6,7 @@
 //! script-backed flow over both kinds of legacy store is in `legacy_flows.rs`; outages of the
 //! network path are in `legacy_outage.rs`.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use sluice_testkit::TestServer;

@@ -6,7 +6,7 @@
 //! userinfo, refreshes with rotation, revokes and logs out; the script only plays the user at
 //! the login page. This file sets up the applications and checks what the script reports.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use sluice_testkit::TestServer;

@@ -2,7 +2,7 @@
 //! page, tokens and their claims, userinfo, refresh rotation with reuse detection, SSO and
 //! `prompt=none`, logout, revocation, and every error path of `/authorize` and the code grant.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use sluice_crypto::jwt;

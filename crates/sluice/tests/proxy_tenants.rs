@@ -1,7 +1,7 @@
 //! The multi-tenant proxy: a custom database in tenant A whose login script authenticates its
 //! users against tenant B's `/oauth/token` (password-realm), with `fetch`.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use sluice::config::TenantEntry;

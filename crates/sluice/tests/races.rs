@@ -2,7 +2,7 @@
 //! node and on two nodes over one store (SQLite and PostgreSQL). Each test repeats its race
 //! many times and asserts the property after every round, never a timing.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use sluice_testkit::TestServer;

@@ -3,7 +3,7 @@
 //! verification links; and a reset link that survives a legacy store failure. Reset and
 //! verification through the scripts of both kinds of legacy store are in `legacy_flows.rs`.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use sluice_testkit::TestServer;

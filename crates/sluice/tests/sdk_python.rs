@@ -3,7 +3,7 @@
 //! the Management API of a server serving HTTPS (the SDK only speaks https) with a self-signed
 //! certificate: token, connections with custom scripts, users, clients, client grants.
 
-mod support;
+use crate::support;
 
 use sluice_testkit::{BOOTSTRAP_ID, BOOTSTRAP_SECRET, TestServer};
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 //! - `identities`: a login never yields another connection's user.
 //! - `edges`: client-controlled headers and characters; code replay revokes its tokens.
 
-mod support;
+use crate::support;
 
 #[path = "security/edges.rs"]
 mod edges;

@@ -3,7 +3,7 @@
 //! in the Authentication API's shape. Signup and Management API create / change / delete through
 //! the scripts of both kinds of legacy store are in `legacy_flows.rs`.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use sluice_testkit::TestServer;

@@ -3,7 +3,7 @@
 //! nothing in the outbox; an unreachable or silent server; `tls = "none"` off loopback is a
 //! start-up error. The SMTP server is a small sink in this file (the one external edge).
 
-mod support;
+use crate::support;
 
 use base64::Engine;
 use serde_json::json;

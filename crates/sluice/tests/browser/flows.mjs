@@ -11,6 +11,7 @@
 // node_modules/playwright-core; defaults to this directory), SLUICE_AUTHORIZE (the /authorize URL
 // to start at), SLUICE_CALLBACK (the application's redirect URI, answered here and never fetched),
 // SLUICE_EMAIL, SLUICE_PASSWORD, and per scenario: SLUICE_APP (application name shown),
+// SLUICE_AUTHORIZE_AGAIN (signin: a second sign-in in a fresh profile),
 // SLUICE_NEW_PASSWORD and SLUICE_OUTBOX (reset), SLUICE_LOCKED_EMAIL and SLUICE_LOCKED_MESSAGE
 // (errors).
 
@@ -180,9 +181,18 @@ async function signup(browser) {
 
 /// Sign in with the keyboard alone: focus starts in the identifier field, Tab moves to the
 /// password, Enter submits.
+/// Signs in at SLUICE_AUTHORIZE; with SLUICE_AUTHORIZE_AGAIN, then again there in a fresh
+/// browser profile (no cookies, so no SSO session): a second, independent sign-in.
 async function signin(browser) {
+  await signinAt(browser, env('SLUICE_AUTHORIZE'));
+  if (process.env.SLUICE_AUTHORIZE_AGAIN) {
+    await signinAt(browser, process.env.SLUICE_AUTHORIZE_AGAIN);
+  }
+}
+
+async function signinAt(browser, authorize) {
   const page = await newPage(browser);
-  await page.goto(env('SLUICE_AUTHORIZE'));
+  await page.goto(authorize);
   await expectPath(page, '/u/login');
   await expectHeading(page, 'Welcome');
   if (process.env.SLUICE_APP) {

@@ -269,7 +269,8 @@ impl Core {
         origin: &str,
     ) -> Result<bool, CoreError> {
         let origin = origin.trim_end_matches('/');
-        let clients: Vec<StoredClient> = self.docs_all(t, DocKind::Client).await?;
+        let clients: Vec<StoredClient> =
+            crate::model::docs_all(&*self.store, t, DocKind::Client).await?;
         Ok(clients.iter().any(|c| {
             c.body
                 .web_origins

@@ -6,10 +6,12 @@
 use crate::authz::Actor;
 use crate::error::CoreError;
 use crate::paging::{Listed, PageQuery};
-use crate::ports::{LogFilter, LogRecord};
+use crate::ports::{Clock, LogFilter, LogRecord, Store};
 use crate::service::{Core, rfc3339};
 use crate::tenant::TenantCtx;
 use serde_json::{Value, json};
+use sluice_types::Connection;
+use std::sync::Arc;
 
 /// One event to record.
 #[derive(Debug, Clone, Default)]
@@ -45,10 +47,22 @@ fn parse_q(q: &str) -> Result<LogFilter, CoreError> {
     Ok(f)
 }
 
-impl Core {
+/// Writes tenant log events: the one part of logging every service needs, holding only the
+/// store and the clock.
+#[derive(Clone)]
+pub struct TenantLog {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl TenantLog {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        TenantLog { store, clock }
+    }
+
     /// Records an event; a store failure is logged, never returned (logging must not fail a
     /// login).
-    pub async fn log_event(&self, t: &TenantCtx, e: LogEvent) {
+    pub async fn event(&self, t: &TenantCtx, e: LogEvent) {
         #[allow(clippy::disallowed_methods)]
         // the log id's ordering prefix; the event's date is the clock's
         let micros = std::time::SystemTime::now()
@@ -58,7 +72,7 @@ impl Core {
         let log_id = format!("{micros:020}{}", sluice_crypto::random::random_hex(8));
         let mut body = json!({
             "log_id": log_id,
-            "date": rfc3339(self.now()),
+            "date": rfc3339(self.clock.now()),
             "type": e.log_type,
             "description": e.description,
         });
@@ -88,6 +102,58 @@ impl Core {
         if let Err(err) = self.store.log_insert(&rec).await {
             tracing::warn!(error = %err, "could not record a tenant log event");
         }
+    }
+
+    /// Records a script run (outcome, console, warnings, timing) as a `script` tenant event.
+    pub(crate) async fn script_run(
+        &self,
+        t: &TenantCtx,
+        script: &str,
+        label: &str,
+        conn: Option<&Connection>,
+        out: &crate::ports::ScriptOutcome,
+    ) {
+        let outcome = match &out.result {
+            Ok(_) => serde_json::json!({"ok": true}),
+            Err(f) => serde_json::json!({"ok": false, "error": format!("{f:?}")}),
+        };
+        let console: Vec<serde_json::Value> = out
+            .console
+            .iter()
+            .map(|l| serde_json::json!({"level": l.level, "text": l.text}))
+            .collect();
+        self.event(
+            t,
+            crate::logs::LogEvent {
+                log_type: "script",
+                description: format!(
+                    "{label} {}",
+                    if out.result.is_ok() {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    }
+                ),
+                connection: conn.and_then(|c| c.body.name.clone()),
+                connection_id: conn.map(|c| c.id.clone()),
+                details: Some(serde_json::json!({
+                    "script": script,
+                    "outcome": outcome,
+                    "console": console,
+                    "warnings": out.warnings,
+                    "elapsed_ms": out.elapsed.as_secs_f64() * 1000.0,
+                })),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+}
+
+impl Core {
+    /// Records an event (see [`TenantLog::event`]).
+    pub async fn log_event(&self, t: &TenantCtx, e: LogEvent) {
+        self.log.event(t, e).await
     }
 
     pub async fn log_list(

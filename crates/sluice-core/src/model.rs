@@ -166,3 +166,17 @@ pub fn from_body<T: DeserializeOwned>(body: serde_json::Value) -> Result<T, Core
 pub fn to_body<T: Serialize>(value: &T) -> Result<serde_json::Value, CoreError> {
     serde_json::to_value(value).map_err(|e| CoreError::internal(format!("document encoding: {e}")))
 }
+
+/// Every document of `kind` in tenant `t`, decoded.
+pub(crate) async fn docs_all<T: serde::de::DeserializeOwned>(
+    store: &dyn crate::ports::Store,
+    t: &crate::tenant::TenantCtx,
+    kind: DocKind,
+) -> Result<Vec<T>, crate::error::CoreError> {
+    let all = crate::ports::Page {
+        offset: 0,
+        limit: 10_000,
+    };
+    let (docs, _) = store.doc_list(&t.id, kind, None, all).await?;
+    docs.into_iter().map(|d| from_body(d.body)).collect()
+}

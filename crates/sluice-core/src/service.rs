@@ -2,6 +2,8 @@
 //! configuration and the per-process cache of loaded tenants (no global state: one `Core` per
 //! server, passed explicitly).
 
+use crate::extend::Extensibility;
+use crate::logs::TenantLog;
 use crate::ports::{Clock, FreshKeys, KeySource, Mailer, ScriptChecker, ScriptRunner, Store};
 use crate::tenant::CachedTenant;
 use sluice_crypto::password::{Argon2Params, PasswordHasher};
@@ -35,6 +37,10 @@ pub struct Core {
     /// Runs action scripts (the flows of custom database connections).
     pub runner: Arc<dyn ScriptRunner>,
     pub mailer: Arc<dyn Mailer>,
+    /// Writes tenant log events.
+    pub(crate) log: TenantLog,
+    /// Rules, Hooks and Actions: their Management API operations and their runs.
+    pub extend: Arc<Extensibility>,
     /// Where new signing keys come from ([`FreshKeys`] unless [`Core::with_key_source`]).
     pub(crate) keys: Arc<dyn KeySource>,
     pub config: CoreConfig,
@@ -69,6 +75,15 @@ impl Core {
         hasher.release_scratch();
         let breakers = crate::breaker::Breakers::new(config.breaker);
         let rate_limits = crate::breaker::RateLimits::new(config.legacy_calls_per_second);
+        let log = TenantLog::new(store.clone(), clock.clone());
+        let extend = Arc::new(Extensibility::new(
+            store.clone(),
+            clock.clone(),
+            sealer.clone(),
+            scripts.clone(),
+            runner.clone(),
+            log.clone(),
+        ));
         Ok(Core {
             store,
             clock,
@@ -77,6 +92,8 @@ impl Core {
             scripts,
             runner,
             mailer,
+            log,
+            extend,
             keys: Arc::new(FreshKeys),
             config,
             dummy_hash,

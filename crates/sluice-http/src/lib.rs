@@ -22,6 +22,7 @@ use axum::extract::DefaultBodyLimit;
 use http::{HeaderName, Request};
 use metrics_exporter_prometheus::PrometheusRecorder;
 use sluice_core::Core;
+use sluice_core::extend::Extensibility;
 use sluice_oidc::Oidc;
 use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -36,6 +37,8 @@ pub struct AppState {
     pub core: Arc<Core>,
     /// The OAuth 2.0 / OIDC service, over the same core.
     pub oidc: Arc<Oidc>,
+    /// Rules, Hooks and Actions (the core's extensibility service).
+    pub extend: Arc<Extensibility>,
     pub metrics: Arc<PrometheusRecorder>,
     /// The Universal Login templates, compiled once.
     pub pages: Arc<login::Pages>,
@@ -45,6 +48,7 @@ impl AppState {
     pub fn new(core: Arc<Core>) -> Self {
         AppState {
             oidc: Arc::new(Oidc::new(core.clone())),
+            extend: core.extend.clone(),
             core,
             metrics: Arc::new(ops::new_recorder()),
             pages: Arc::new(login::Pages::new()),

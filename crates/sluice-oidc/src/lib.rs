@@ -24,17 +24,24 @@ pub mod transaction;
 pub mod userinfo;
 
 use sluice_core::Core;
+use sluice_core::extend::Extensibility;
 use std::sync::Arc;
 
 /// The OAuth 2.0 / OIDC service of one server: holds the domain core it works through (the
-/// ports it reaches are the core's store and clock, through the core's public fields).
+/// ports it reaches are the core's store and clock, through the core's public fields) and the
+/// extensibility service.
 pub struct Oidc {
     core: Arc<Core>,
+    /// Credentials-exchange Hooks and Actions run here.
+    extend: Arc<Extensibility>,
 }
 
 impl Oidc {
     pub fn new(core: Arc<Core>) -> Self {
-        Oidc { core }
+        Oidc {
+            extend: core.extend.clone(),
+            core,
+        }
     }
 
     /// The domain core this service works through.

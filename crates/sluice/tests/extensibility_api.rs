@@ -184,7 +184,7 @@ async fn rules_crud(backend: &str) {
 
     // What the execution side reads: enabled rules, in order.
     let t = s.core().tenant("default").await.unwrap();
-    let enabled = s.core().rules_enabled(&t).await.unwrap();
+    let enabled = s.core().extend.rules_enabled(&t).await.unwrap();
     let names: Vec<&str> = enabled.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["first"]);
 }
@@ -274,7 +274,7 @@ async fn rules_configs(backend: &str) {
         "sealed at rest: {raw}"
     );
     let t = s.core().tenant("default").await.unwrap();
-    let cfg = s.core().rules_configuration(&t).await.unwrap();
+    let cfg = s.core().extend.rules_configuration(&t).await.unwrap();
     assert_eq!(cfg["API_KEY"], "replaced-config-value");
 
     let (st, e) = s
@@ -521,6 +521,7 @@ async fn hook_secrets_are_sealed_and_never_returned() {
     let t = s.core().tenant("default").await.unwrap();
     let run = s
         .core()
+        .extend
         .hooks_for(&t, "credentials-exchange")
         .await
         .unwrap();

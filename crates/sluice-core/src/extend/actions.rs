@@ -3,6 +3,7 @@
 //! what bindings run (copied by deploy). Secret values are sealed with the action's id as owner
 //! and never returned; triggers and bindings live in [`super::bindings`].
 
+use super::Extensibility;
 use super::checks::{MAX_NAME, MAX_SCRIPT, check_secret, page_of, property_error};
 use super::stored::{ACTION_TRIGGERS, StoredAction, StoredActionSecret};
 use crate::authz::Actor;
@@ -11,7 +12,6 @@ use crate::ids;
 use crate::model::{Doc, DocKind};
 use crate::paging::PageQuery;
 use crate::ports::StoreError;
-use crate::service::Core;
 use crate::tenant::TenantCtx;
 use sluice_types::JsonMap;
 use sluice_types::extend::{
@@ -183,7 +183,7 @@ fn check_runtime(runtime: &str) -> Result<(), CoreError> {
     }
 }
 
-impl Core {
+impl Extensibility {
     fn action_doc(&self, a: &StoredAction, created_at: i64) -> Result<Doc, CoreError> {
         Ok(Doc {
             id: a.id.clone(),
@@ -357,7 +357,8 @@ impl Core {
         q: PageQuery,
     ) -> Result<ActionList, CoreError> {
         actor.require("read:actions")?;
-        let all: Vec<StoredAction> = self.docs_all(t, DocKind::Action).await?;
+        let all: Vec<StoredAction> =
+            crate::model::docs_all(&*self.store, t, DocKind::Action).await?;
         let items: Vec<Action> = all
             .iter()
             .filter(|a| filter.trigger_id.as_deref().is_none_or(|tr| a.supports(tr)))

@@ -2,6 +2,7 @@
 //! bindings (`.../{triggerId}/bindings`): the ordered list of deployed actions a trigger runs,
 //! kept as one [`StoredBindings`] document per trigger (key and id: the trigger id).
 
+use super::Extensibility;
 use super::actions::shown;
 use super::checks::{MAX_NAME, page_of, property_error};
 use super::stored::{ACTION_TRIGGERS, StoredAction, StoredBinding, StoredBindings};
@@ -11,7 +12,6 @@ use crate::ids;
 use crate::model::{Doc, DocKind};
 use crate::paging::PageQuery;
 use crate::ports::StoreError;
-use crate::service::Core;
 use crate::tenant::TenantCtx;
 use sluice_types::JsonMap;
 use sluice_types::extend::{
@@ -29,7 +29,7 @@ fn trigger_known(trigger: &str) -> Result<(), CoreError> {
     }
 }
 
-impl Core {
+impl Extensibility {
     /// The triggers actions can be bound to, with their current version.
     pub async fn action_triggers(
         &self,

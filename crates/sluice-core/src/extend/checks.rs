@@ -1,10 +1,10 @@
 //! Validation shared by the Management API operations on rules, hooks and actions: names,
 //! script sizes and syntax, secret names and values, and in-memory paging of the (small) lists.
 
+use super::Extensibility;
 use crate::error::CoreError;
 use crate::paging::{Listed, PageQuery};
 use crate::ports::Page;
-use crate::service::Core;
 
 /// Every document of a kind (these lists are small).
 pub(crate) const ALL: Page = Page {
@@ -83,7 +83,7 @@ pub(crate) fn check_secret(name: &str, value: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-impl Core {
+impl Extensibility {
     /// Compiles `source` as the script `script_name` (`rule`, `hook:<trigger>`,
     /// `action:<trigger>`) and reports a syntax error with its line.
     pub(crate) fn check_syntax(

@@ -3,6 +3,7 @@
 //! trigger as reference; at most one hook per trigger is enabled, as in Auth0. Secret values are
 //! sealed with the hook's id as owner and shown as [`SECRET_NOT_SHOWN`].
 
+use super::Extensibility;
 use super::checks::{check_name, check_script_size, check_secret, page_of, property_error};
 use super::stored::{HOOK_TRIGGERS, StoredHook};
 use crate::authz::Actor;
@@ -11,7 +12,6 @@ use crate::ids;
 use crate::model::{Doc, DocKind};
 use crate::paging::{Listed, PageQuery};
 use crate::ports::StoreError;
-use crate::service::Core;
 use crate::tenant::TenantCtx;
 use sluice_types::JsonMap;
 use sluice_types::extend::{Hook, HookCreate, HookPatch, SECRET_NOT_SHOWN};
@@ -73,7 +73,7 @@ fn secrets_body(body: JsonMap) -> Result<BTreeMap<String, String>, CoreError> {
     Ok(out)
 }
 
-impl Core {
+impl Extensibility {
     fn hook_doc(&self, h: &StoredHook, created_at: i64) -> Result<Doc, CoreError> {
         Ok(Doc {
             id: h.id.clone(),

@@ -2,6 +2,7 @@
 //! (`/api/v2/rules-configs`). Rules are kept as [`StoredRule`] documents keyed by name; the
 //! configuration values are sealed with the owner [`RULES_CONFIG_OWNER`] and never returned.
 
+use super::Extensibility;
 use super::checks::{check_name, check_script_size, page_of, property_error};
 use super::stored::{StoredRule, StoredRulesConfig};
 use crate::authz::Actor;
@@ -10,7 +11,6 @@ use crate::ids;
 use crate::model::{Doc, DocKind};
 use crate::paging::{Listed, PageQuery};
 use crate::ports::StoreError;
-use crate::service::Core;
 use crate::tenant::TenantCtx;
 use sluice_types::JsonMap;
 use sluice_types::extend::{
@@ -75,7 +75,7 @@ fn check_key(key: &str) -> Result<(), CoreError> {
     }
 }
 
-impl Core {
+impl Extensibility {
     fn rule_doc(&self, r: &StoredRule, created_at: i64) -> Result<Doc, CoreError> {
         Ok(Doc {
             id: r.id.clone(),
@@ -142,7 +142,7 @@ impl Core {
                 "stage",
             ));
         }
-        let all: Vec<StoredRule> = self.docs_all(t, DocKind::Rule).await?;
+        let all: Vec<StoredRule> = crate::model::docs_all(&*self.store, t, DocKind::Rule).await?;
         let order = match b.order {
             Some(o) => {
                 Self::rule_order_free(&all, o, None)?;
@@ -181,7 +181,8 @@ impl Core {
         q: PageQuery,
     ) -> Result<Listed<Rule>, CoreError> {
         actor.require("read:rules")?;
-        let mut all: Vec<StoredRule> = self.docs_all(t, DocKind::Rule).await?;
+        let mut all: Vec<StoredRule> =
+            crate::model::docs_all(&*self.store, t, DocKind::Rule).await?;
         all.retain(|r| filter.enabled.is_none_or(|e| r.enabled == e));
         if filter.stage.as_deref().is_some_and(|s| s != RULE_STAGE) {
             all.clear();
@@ -214,7 +215,8 @@ impl Core {
         if let Some(order) = p.order
             && order != r.order
         {
-            let all: Vec<StoredRule> = self.docs_all(t, DocKind::Rule).await?;
+            let all: Vec<StoredRule> =
+                crate::model::docs_all(&*self.store, t, DocKind::Rule).await?;
             Self::rule_order_free(&all, order, Some(&r.id))?;
             r.order = order;
         }
@@ -258,7 +260,8 @@ impl Core {
         actor: &Actor,
     ) -> Result<Vec<RulesConfigKey>, CoreError> {
         actor.require("read:rules_configs")?;
-        let all: Vec<StoredRulesConfig> = self.docs_all(t, DocKind::RulesConfig).await?;
+        let all: Vec<StoredRulesConfig> =
+            crate::model::docs_all(&*self.store, t, DocKind::RulesConfig).await?;
         Ok(all
             .into_iter()
             .map(|c| RulesConfigKey { key: c.key })

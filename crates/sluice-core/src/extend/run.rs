@@ -12,6 +12,7 @@
 //!
 //! Every run is a `script` event in the tenant log with its console output.
 
+use super::Extensibility;
 use crate::clients::StoredClient;
 use crate::error::CoreError;
 use crate::error::OAuthErrorKind;
@@ -21,12 +22,19 @@ use crate::extend::output::{
 use crate::extend::stored::Runnable;
 use crate::model::UserRecord;
 use crate::ports::{ScriptFailure, ScriptKind, ScriptOutcome, ScriptRequest, Trigger};
-use crate::service::Core;
 use crate::tenant::TenantCtx;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sluice_types::{JsonMap, User};
 use std::collections::BTreeMap;
+
+/// What post-login Rules and Actions set on the user's metadata (keys set to `null` are
+/// removed), to be merged into the stored user.
+#[derive(Debug, Default)]
+pub struct MetadataChanges {
+    pub app_metadata: Option<JsonMap>,
+    pub user_metadata: Option<JsonMap>,
+}
 
 /// What post-login extensibility adds to the tokens of one login.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -104,7 +112,7 @@ fn failed(what: &str, name: &str) -> CoreError {
     )
 }
 
-impl Core {
+impl Extensibility {
     /// Runs one extensibility script and logs the run.
     async fn run_extension(
         &self,
@@ -126,14 +134,15 @@ impl Core {
                 configuration,
             })
             .await;
-        self.log_script_run(
-            t,
-            kind.key(),
-            &format!("{} '{}'", kind.key(), r.name),
-            None,
-            &out,
-        )
-        .await;
+        self.log
+            .script_run(
+                t,
+                kind.key(),
+                &format!("{} '{}'", kind.key(), r.name),
+                None,
+                &out,
+            )
+            .await;
         out.result
     }
 
@@ -143,7 +152,7 @@ impl Core {
             if is_namespaced(k) && !RESERVED.contains(&k.as_str()) {
                 into.insert(k.clone(), v.clone());
             } else {
-                self.log_event(
+                self.log.event(
                     t,
                     crate::logs::LogEvent {
                         log_type: "w",
@@ -162,7 +171,7 @@ impl Core {
     /// (multi-factor authentication, redirects) fails closed: refused, with a tenant log event
     /// naming the code, never tokens issued without what it required.
     async fn refuse_unsupported(&self, t: &TenantCtx, who: &str, what: &str) -> CoreError {
-        self.log_event(
+        self.log.event(
             t,
             crate::logs::LogEvent {
                 log_type: "f",
@@ -179,18 +188,19 @@ impl Core {
         )
     }
 
-    /// Rules, then post-login Actions, for a user who just authenticated.
+    /// Rules, then post-login Actions, for a user who just authenticated: the claims they add
+    /// and the metadata they set, which the caller persists (`Core::post_login`).
     pub async fn post_login(
         &self,
         t: &TenantCtx,
-        user: &mut UserRecord,
+        user: &UserRecord,
         p: PostLogin<'_>,
-    ) -> Result<LoginExtras, CoreError> {
+    ) -> Result<(LoginExtras, MetadataChanges), CoreError> {
         let rules = self.rules_enabled(t).await?;
         let actions = self.actions_for(t, Trigger::PostLogin.id()).await?;
         let mut extras = LoginExtras::default();
         if rules.is_empty() && actions.is_empty() {
-            return Ok(extras);
+            return Ok((extras, MetadataChanges::default()));
         }
         let request = json!({
             "ip": p.ip, "userAgent": p.user_agent, "query": p.query, "body": {},
@@ -333,33 +343,13 @@ impl Core {
                 }
             }
         }
-        if persist_app.is_some() || persist_user.is_some() {
-            let merge = |into: &mut JsonMap, m: &JsonMap| {
-                for (k, v) in m {
-                    if v.is_null() {
-                        into.remove(k);
-                    } else {
-                        into.insert(k.clone(), v.clone());
-                    }
-                }
-            };
-            let now = self.now_rfc3339();
-            // Applied to the record as it is when written: a concurrent change (an admin's
-            // block or password) is kept, never overwritten with what the login read.
-            *user = self
-                .user_modify(t, user.clone(), |r| {
-                    if let Some(m) = &persist_app {
-                        merge(&mut r.profile.app_metadata, m);
-                    }
-                    if let Some(m) = &persist_user {
-                        merge(&mut r.profile.user_metadata, m);
-                    }
-                    r.profile.updated_at = now.clone();
-                    Ok(())
-                })
-                .await?;
-        }
-        Ok(extras)
+        Ok((
+            extras,
+            MetadataChanges {
+                app_metadata: persist_app,
+                user_metadata: persist_user,
+            },
+        ))
     }
 
     /// Credentials-exchange Hooks and Actions: extra access-token claims and, from a hook, a

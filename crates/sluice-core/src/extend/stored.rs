@@ -4,10 +4,9 @@
 //! tenant's [`SecretBox`](sluice_crypto::secretbox::SecretBox) and an AAD naming what they
 //! belong to; the Management API never returns them.
 
+use super::Extensibility;
 use crate::error::CoreError;
 use crate::model::DocKind;
-use crate::ports::Page;
-use crate::service::Core;
 use crate::tenant::TenantCtx;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -145,12 +144,7 @@ pub fn secret_aad(tenant_id: &str, owner: &str, name: &str) -> Vec<u8> {
     format!("extensibility-secret:{tenant_id}:{owner}:{name}").into_bytes()
 }
 
-const ALL: Page = Page {
-    offset: 0,
-    limit: 10_000,
-};
-
-impl Core {
+impl Extensibility {
     /// Opens a sealed secret of `owner` (a rule-config key space, hook or action id).
     pub(crate) fn secret_open(
         &self,
@@ -180,26 +174,13 @@ impl Core {
             .seal(value.as_bytes(), &secret_aad(&t.id, owner, name))
     }
 
-    /// Every document of `kind`, decoded.
-    pub(crate) async fn docs_all<T: serde::de::DeserializeOwned>(
-        &self,
-        t: &TenantCtx,
-        kind: DocKind,
-    ) -> Result<Vec<T>, CoreError> {
-        let (docs, _) = self.store.doc_list(&t.id, kind, None, ALL).await?;
-        docs.into_iter()
-            .map(|d| crate::model::from_body(d.body))
-            .collect()
-    }
-
     /// The tenant's rules configuration, opened (every rule's `configuration`).
     pub async fn rules_configuration(
         &self,
         t: &TenantCtx,
     ) -> Result<BTreeMap<String, String>, CoreError> {
         let mut out = BTreeMap::new();
-        for c in self
-            .docs_all::<StoredRulesConfig>(t, DocKind::RulesConfig)
+        for c in crate::model::docs_all::<StoredRulesConfig>(&*self.store, t, DocKind::RulesConfig)
             .await?
         {
             let v = self.secret_open(t, "rules-config", &c.key, &c.value_sealed)?;
@@ -210,12 +191,12 @@ impl Core {
 
     /// The enabled rules in execution order (by `order`, then name).
     pub async fn rules_enabled(&self, t: &TenantCtx) -> Result<Vec<Runnable>, CoreError> {
-        let mut rules: Vec<StoredRule> = self
-            .docs_all::<StoredRule>(t, DocKind::Rule)
-            .await?
-            .into_iter()
-            .filter(|r| r.enabled)
-            .collect();
+        let mut rules: Vec<StoredRule> =
+            crate::model::docs_all::<StoredRule>(&*self.store, t, DocKind::Rule)
+                .await?
+                .into_iter()
+                .filter(|r| r.enabled)
+                .collect();
         if rules.is_empty() {
             return Ok(Vec::new());
         }
@@ -238,12 +219,12 @@ impl Core {
         t: &TenantCtx,
         trigger: &str,
     ) -> Result<Vec<Runnable>, CoreError> {
-        let mut hooks: Vec<StoredHook> = self
-            .docs_all::<StoredHook>(t, DocKind::Hook)
-            .await?
-            .into_iter()
-            .filter(|h| h.enabled && h.trigger_id == trigger)
-            .collect();
+        let mut hooks: Vec<StoredHook> =
+            crate::model::docs_all::<StoredHook>(&*self.store, t, DocKind::Hook)
+                .await?
+                .into_iter()
+                .filter(|h| h.enabled && h.trigger_id == trigger)
+                .collect();
         hooks.sort_by(|a, b| a.name.cmp(&b.name));
         hooks
             .into_iter()

@@ -254,13 +254,14 @@ impl Core {
             .user_find_local(t, &ticket.connection, &ticket.email)
             .await?
         {
-            self.notify_extensions(
-                t,
-                crate::ports::Trigger::PostChangePassword,
-                &rec.profile,
-                &ticket.connection,
-            )
-            .await;
+            self.extend
+                .notify_extensions(
+                    t,
+                    crate::ports::Trigger::PostChangePassword,
+                    &rec.profile,
+                    &ticket.connection,
+                )
+                .await;
         }
         self.store.attempt_unblock(&t.id, &ticket.email).await?;
         Ok(())

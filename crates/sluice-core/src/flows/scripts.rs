@@ -101,7 +101,7 @@ impl Core {
         Ok(out.result)
     }
 
-    /// Records a script run (outcome, console, warnings, timing) as a `script` tenant event.
+    /// Records a script run (see [`TenantLog::script_run`](crate::logs::TenantLog::script_run)).
     pub(crate) async fn log_script_run(
         &self,
         t: &TenantCtx,
@@ -110,39 +110,6 @@ impl Core {
         conn: Option<&Connection>,
         out: &crate::ports::ScriptOutcome,
     ) {
-        let outcome = match &out.result {
-            Ok(_) => serde_json::json!({"ok": true}),
-            Err(f) => serde_json::json!({"ok": false, "error": format!("{f:?}")}),
-        };
-        let console: Vec<serde_json::Value> = out
-            .console
-            .iter()
-            .map(|l| serde_json::json!({"level": l.level, "text": l.text}))
-            .collect();
-        self.log_event(
-            t,
-            crate::logs::LogEvent {
-                log_type: "script",
-                description: format!(
-                    "{label} {}",
-                    if out.result.is_ok() {
-                        "succeeded"
-                    } else {
-                        "failed"
-                    }
-                ),
-                connection: conn.and_then(|c| c.body.name.clone()),
-                connection_id: conn.map(|c| c.id.clone()),
-                details: Some(serde_json::json!({
-                    "script": script,
-                    "outcome": outcome,
-                    "console": console,
-                    "warnings": out.warnings,
-                    "elapsed_ms": out.elapsed.as_secs_f64() * 1000.0,
-                })),
-                ..Default::default()
-            },
-        )
-        .await;
+        self.log.script_run(t, script, label, conn, out).await
     }
 }

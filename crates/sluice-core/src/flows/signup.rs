@@ -282,6 +282,7 @@ impl Core {
         }
         // Pre-user-registration Hooks and Actions may add metadata or deny the signup.
         let (extra_um, extra_am) = self
+            .extend
             .pre_user_registration(
                 t,
                 serde_json::json!({
@@ -317,7 +318,8 @@ impl Core {
         let user = self
             .user_create_in(t, &conn, create, Some(&client_id))
             .await?;
-        self.notify_extensions(t, Trigger::PostUserRegistration, &user, &name)
+        self.extend
+            .notify_extensions(t, Trigger::PostUserRegistration, &user, &name)
             .await;
         Ok(user)
     }

@@ -42,7 +42,7 @@ pub async fn list(
         deployed: q.deployed,
     };
     Ok(Json(
-        s.core
+        s.extend
             .action_list(&m.t, &m.actor, filter, q.list.paging()?)
             .await?,
     ))
@@ -55,7 +55,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Action>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.core.action_create(&m.t, &m.actor, b).await?),
+        Json(s.extend.action_create(&m.t, &m.actor, b).await?),
     ))
 }
 
@@ -64,7 +64,7 @@ pub async fn get(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Action>> {
-    Ok(Json(s.core.action_get(&m.t, &m.actor, &id).await?))
+    Ok(Json(s.extend.action_get(&m.t, &m.actor, &id).await?))
 }
 
 pub async fn update(
@@ -73,7 +73,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<Action>> {
-    Ok(Json(s.core.action_update(&m.t, &m.actor, &id, b).await?))
+    Ok(Json(s.extend.action_update(&m.t, &m.actor, &id, b).await?))
 }
 
 pub async fn remove(
@@ -82,7 +82,7 @@ pub async fn remove(
     Path(id): Path<String>,
     Q(q): Q<DeleteQuery>,
 ) -> ApiResult<StatusCode> {
-    s.core.action_delete(&m.t, &m.actor, &id, q.force).await?;
+    s.extend.action_delete(&m.t, &m.actor, &id, q.force).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -94,12 +94,12 @@ pub async fn deploy(
 ) -> ApiResult<(StatusCode, Json<ActionVersion>)> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(s.core.action_deploy(&m.t, &m.actor, &id).await?),
+        Json(s.extend.action_deploy(&m.t, &m.actor, &id).await?),
     ))
 }
 
 pub async fn triggers(State(s): State<AppState>, m: Mgmt) -> ApiResult<Json<ActionTriggerList>> {
-    Ok(Json(s.core.action_triggers(&m.t, &m.actor).await?))
+    Ok(Json(s.extend.action_triggers(&m.t, &m.actor).await?))
 }
 
 pub async fn bindings_get(
@@ -109,7 +109,7 @@ pub async fn bindings_get(
     Q(p): Q<ListParams>,
 ) -> ApiResult<Json<BindingList>> {
     Ok(Json(
-        s.core
+        s.extend
             .bindings_get(&m.t, &m.actor, &trigger, p.paging()?)
             .await?,
     ))
@@ -122,6 +122,8 @@ pub async fn bindings_update(
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<BindingsUpdated>> {
     Ok(Json(
-        s.core.bindings_update(&m.t, &m.actor, &trigger, b).await?,
+        s.extend
+            .bindings_update(&m.t, &m.actor, &trigger, b)
+            .await?,
     ))
 }

@@ -34,7 +34,7 @@ pub async fn list(
         trigger_id: q.trigger_id,
     };
     let l = s
-        .core
+        .extend
         .hook_list(&m.t, &m.actor, filter, q.list.paging()?)
         .await?;
     Ok(Json(listed("hooks", l)))
@@ -47,7 +47,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Hook>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.core.hook_create(&m.t, &m.actor, b).await?),
+        Json(s.extend.hook_create(&m.t, &m.actor, b).await?),
     ))
 }
 
@@ -56,7 +56,7 @@ pub async fn get(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Hook>> {
-    Ok(Json(s.core.hook_get(&m.t, &m.actor, &id).await?))
+    Ok(Json(s.extend.hook_get(&m.t, &m.actor, &id).await?))
 }
 
 pub async fn update(
@@ -65,7 +65,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<Hook>> {
-    Ok(Json(s.core.hook_update(&m.t, &m.actor, &id, b).await?))
+    Ok(Json(s.extend.hook_update(&m.t, &m.actor, &id, b).await?))
 }
 
 pub async fn remove(
@@ -73,7 +73,7 @@ pub async fn remove(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.core.hook_delete(&m.t, &m.actor, &id).await?;
+    s.extend.hook_delete(&m.t, &m.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -82,7 +82,7 @@ pub async fn secrets_get(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<Json<JsonMap>> {
-    Ok(Json(s.core.hook_secrets_get(&m.t, &m.actor, &id).await?))
+    Ok(Json(s.extend.hook_secrets_get(&m.t, &m.actor, &id).await?))
 }
 
 /// Auth0 answers 201 with no body.
@@ -92,7 +92,7 @@ pub async fn secrets_add(
     Path(id): Path<String>,
     JsonObject(b): JsonObject,
 ) -> ApiResult<StatusCode> {
-    s.core.hook_secrets_add(&m.t, &m.actor, &id, b).await?;
+    s.extend.hook_secrets_add(&m.t, &m.actor, &id, b).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -103,7 +103,7 @@ pub async fn secrets_update(
     Path(id): Path<String>,
     JsonObject(b): JsonObject,
 ) -> ApiResult<StatusCode> {
-    s.core.hook_secrets_update(&m.t, &m.actor, &id, b).await?;
+    s.extend.hook_secrets_update(&m.t, &m.actor, &id, b).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -124,7 +124,7 @@ pub async fn secrets_remove(
             })
         })?
     };
-    s.core
+    s.extend
         .hook_secrets_delete(&m.t, &m.actor, &id, names)
         .await?;
     Ok(StatusCode::NO_CONTENT)

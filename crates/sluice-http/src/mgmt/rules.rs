@@ -30,7 +30,7 @@ pub async fn list(
         stage: q.stage,
     };
     let l = s
-        .core
+        .extend
         .rule_list(&m.t, &m.actor, filter, q.list.paging()?)
         .await?;
     Ok(Json(listed("rules", l)))
@@ -43,7 +43,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Rule>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.core.rule_create(&m.t, &m.actor, b).await?),
+        Json(s.extend.rule_create(&m.t, &m.actor, b).await?),
     ))
 }
 
@@ -52,7 +52,7 @@ pub async fn get(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Rule>> {
-    Ok(Json(s.core.rule_get(&m.t, &m.actor, &id).await?))
+    Ok(Json(s.extend.rule_get(&m.t, &m.actor, &id).await?))
 }
 
 pub async fn update(
@@ -61,7 +61,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<Rule>> {
-    Ok(Json(s.core.rule_update(&m.t, &m.actor, &id, b).await?))
+    Ok(Json(s.extend.rule_update(&m.t, &m.actor, &id, b).await?))
 }
 
 pub async fn remove(
@@ -69,7 +69,7 @@ pub async fn remove(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.core.rule_delete(&m.t, &m.actor, &id).await?;
+    s.extend.rule_delete(&m.t, &m.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -77,7 +77,7 @@ pub async fn config_list(
     State(s): State<AppState>,
     m: Mgmt,
 ) -> ApiResult<Json<Vec<RulesConfigKey>>> {
-    Ok(Json(s.core.rules_config_list(&m.t, &m.actor).await?))
+    Ok(Json(s.extend.rules_config_list(&m.t, &m.actor).await?))
 }
 
 pub async fn config_set(
@@ -87,7 +87,7 @@ pub async fn config_set(
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<RulesConfigValue>> {
     Ok(Json(
-        s.core.rules_config_set(&m.t, &m.actor, &key, b).await?,
+        s.extend.rules_config_set(&m.t, &m.actor, &key, b).await?,
     ))
 }
 
@@ -96,6 +96,6 @@ pub async fn config_remove(
     m: Mgmt,
     Path(key): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.core.rules_config_delete(&m.t, &m.actor, &key).await?;
+    s.extend.rules_config_delete(&m.t, &m.actor, &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -77,7 +77,7 @@ impl Oidc {
         let (extra, new_scope) = if client.bootstrap && api.is_system {
             (JsonMap::new(), None)
         } else {
-            self.core
+            self.extend
                 .credentials_exchange(t, &client, audience, &granted)
                 .await?
         };

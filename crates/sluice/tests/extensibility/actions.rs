@@ -294,7 +294,7 @@ async fn trigger_bindings_are_validated_and_run_deployed_code() {
         .await;
     assert_eq!(st, 200);
     let t = s.core().tenant("default").await.unwrap();
-    let run = s.core().actions_for(&t, "post-login").await.unwrap();
+    let run = s.core().extend.actions_for(&t, "post-login").await.unwrap();
     assert_eq!(run.len(), 1);
     assert_eq!(run[0].source, ACTION);
     assert_eq!(run[0].secrets["API_KEY"], "action-secret-plaintext");
@@ -333,6 +333,7 @@ async fn trigger_bindings_are_validated_and_run_deployed_code() {
     assert_eq!(got["bindings"], json!([]), "force removes the bindings");
     assert!(
         s.core()
+            .extend
             .actions_for(&t, "post-login")
             .await
             .unwrap()

@@ -55,14 +55,8 @@ impl Core {
                     Some(existing) if existing.secret_matches(&c.client_secret) => {}
                     Some(_) => {
                         // Same id, new secret: the operator rotated it.
-                        let actor = crate::authz::Actor::new(
-                            &t.id,
-                            "bootstrap",
-                            "update:clients update:client_keys",
-                        );
-                        let mut patch = sluice_types::JsonMap::new();
-                        patch.insert("client_secret".into(), c.client_secret.clone().into());
-                        self.client_update(&t, &actor, &c.client_id, patch).await?;
+                        self.client_secret_replace(&t, &c.client_id, c.client_secret.clone())
+                            .await?;
                     }
                     None => {
                         self.client_insert(

@@ -4,6 +4,7 @@
 use crate::authz::Actor;
 use crate::error::CoreError;
 use crate::ids;
+use crate::management::Management;
 use crate::model::{Doc, DocKind};
 use crate::paging::{Listed, PageQuery};
 use crate::ports::{Page, StoreError};
@@ -98,7 +99,7 @@ impl Core {
         Ok(())
     }
 
-    /// Creates a grant without an actor (bootstrap); see [`Core::client_grant_create`].
+    /// Creates a grant without an actor (bootstrap); see [`Management::client_grant_create`].
     pub async fn client_grant_insert(
         &self,
         t: &TenantCtx,
@@ -134,18 +135,6 @@ impl Core {
         Ok(g)
     }
 
-    pub async fn client_grant_create(
-        &self,
-        t: &TenantCtx,
-        actor: &Actor,
-        body: JsonMap,
-    ) -> Result<ClientGrant, CoreError> {
-        actor.require("create:client_grants")?;
-        let body: ClientGrantCreate =
-            serde_json::from_value(serde_json::Value::Object(body)).map_err(CoreError::payload)?;
-        self.client_grant_insert(t, body).await
-    }
-
     /// The grant of `client_id` for `audience`, if any (token endpoint).
     pub async fn client_grant_find(
         &self,
@@ -164,6 +153,43 @@ impl Core {
             .transpose()
     }
 
+    /// Replaces a grant's scopes (bootstrap keeps its grant complete across upgrades).
+    pub async fn client_grant_set_scopes(
+        &self,
+        t: &TenantCtx,
+        g: &ClientGrant,
+        scope: Vec<String>,
+    ) -> Result<(), CoreError> {
+        let doc = self
+            .store
+            .doc_fetch(&t.id, DocKind::ClientGrant, &g.id)
+            .await?
+            .ok_or_else(not_found)?;
+        let g = ClientGrant { scope, ..g.clone() };
+        self.store
+            .doc_update(
+                &t.id,
+                DocKind::ClientGrant,
+                &self.grant_doc(t, &g, doc.created_at)?,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+impl Management {
+    pub async fn client_grant_create(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        body: JsonMap,
+    ) -> Result<ClientGrant, CoreError> {
+        actor.require("create:client_grants")?;
+        let body: ClientGrantCreate =
+            serde_json::from_value(serde_json::Value::Object(body)).map_err(CoreError::payload)?;
+        self.core.client_grant_insert(t, body).await
+    }
+
     pub async fn client_grant_list(
         &self,
         t: &TenantCtx,
@@ -174,8 +200,12 @@ impl Core {
         actor.require("read:client_grants")?;
         let page = q.to_page()?;
         if let (Some(c), Some(a)) = (&filter.client_id, &filter.audience) {
-            let items: Vec<ClientGrant> =
-                self.client_grant_find(t, c, a).await?.into_iter().collect();
+            let items: Vec<ClientGrant> = self
+                .core
+                .client_grant_find(t, c, a)
+                .await?
+                .into_iter()
+                .collect();
             let total = items.len() as i64;
             return Ok(Listed {
                 items,
@@ -194,6 +224,7 @@ impl Core {
             page
         };
         let (docs, total) = self
+            .core
             .store
             .doc_list(
                 &t.id,
@@ -244,13 +275,14 @@ impl Core {
         let patch: ClientGrantPatch =
             serde_json::from_value(serde_json::Value::Object(patch)).map_err(CoreError::payload)?;
         let doc = self
+            .core
             .store
             .doc_fetch(&t.id, DocKind::ClientGrant, id)
             .await?
             .ok_or_else(not_found)?;
         let mut g = decode(t, doc.clone())?;
         if let Some(scope) = patch.scope {
-            self.check_scopes_exist(t, &g.audience, &scope).await?;
+            self.core.check_scopes_exist(t, &g.audience, &scope).await?;
             g.scope = scope;
         }
         if patch.organization_usage.is_some() {
@@ -259,37 +291,15 @@ impl Core {
         if patch.allow_any_organization.is_some() {
             g.allow_any_organization = patch.allow_any_organization;
         }
-        self.store
+        self.core
+            .store
             .doc_update(
                 &t.id,
                 DocKind::ClientGrant,
-                &self.grant_doc(t, &g, doc.created_at)?,
+                &self.core.grant_doc(t, &g, doc.created_at)?,
             )
             .await?;
         Ok(g)
-    }
-
-    /// Replaces a grant's scopes (bootstrap keeps its grant complete across upgrades).
-    pub async fn client_grant_set_scopes(
-        &self,
-        t: &TenantCtx,
-        g: &ClientGrant,
-        scope: Vec<String>,
-    ) -> Result<(), CoreError> {
-        let doc = self
-            .store
-            .doc_fetch(&t.id, DocKind::ClientGrant, &g.id)
-            .await?
-            .ok_or_else(not_found)?;
-        let g = ClientGrant { scope, ..g.clone() };
-        self.store
-            .doc_update(
-                &t.id,
-                DocKind::ClientGrant,
-                &self.grant_doc(t, &g, doc.created_at)?,
-            )
-            .await?;
-        Ok(())
     }
 
     pub async fn client_grant_delete(
@@ -300,6 +310,7 @@ impl Core {
     ) -> Result<(), CoreError> {
         actor.require("delete:client_grants")?;
         if !self
+            .core
             .store
             .doc_delete(&t.id, DocKind::ClientGrant, id)
             .await?

@@ -5,6 +5,7 @@
 use crate::authz::Actor;
 use crate::error::CoreError;
 use crate::ids;
+use crate::management::Management;
 use crate::model::{Doc, DocKind};
 use crate::paging::{Listed, PageQuery};
 use crate::service::Core;
@@ -246,20 +247,6 @@ impl Core {
         Ok(self.client_view(t, &c, true))
     }
 
-    pub async fn client_create(
-        &self,
-        t: &TenantCtx,
-        actor: &Actor,
-        body: JsonMap,
-    ) -> Result<Client, CoreError> {
-        actor.require("create:clients")?;
-        let body = parse_body(body)?;
-        if body.client_secret.is_some() {
-            actor.require("update:client_keys")?;
-        }
-        self.client_insert(t, ids::client_id(), body).await
-    }
-
     /// Loads a stored client (no authorization: for the token endpoint and internal use).
     /// Whether a browser origin may call the Authentication API cross-origin: it is one of
     /// some client's `web_origins` or `allowed_origins` (the CORS preflight names no client).
@@ -315,6 +302,46 @@ impl Core {
         }
         Ok(())
     }
+}
+
+impl Core {
+    /// Replaces the secret of confidential client `client_id` (the operator rotated the
+    /// bootstrap client's secret in its configuration).
+    pub(crate) async fn client_secret_replace(
+        &self,
+        t: &TenantCtx,
+        client_id: &str,
+        secret: String,
+    ) -> Result<(), CoreError> {
+        let doc = self
+            .store
+            .doc_fetch(&t.id, DocKind::Client, client_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let mut c: StoredClient = crate::model::from_body(doc.body)?;
+        self.set_secret(t, &mut c, Some(secret));
+        let doc = self.client_doc(&c, doc.created_at)?;
+        if !self.store.doc_update(&t.id, DocKind::Client, &doc).await? {
+            return Err(not_found());
+        }
+        Ok(())
+    }
+}
+
+impl Management {
+    pub async fn client_create(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        body: JsonMap,
+    ) -> Result<Client, CoreError> {
+        actor.require("create:clients")?;
+        let body = parse_body(body)?;
+        if body.client_secret.is_some() {
+            actor.require("update:client_keys")?;
+        }
+        self.core.client_insert(t, ids::client_id(), body).await
+    }
 
     pub async fn client_get(
         &self,
@@ -324,10 +351,11 @@ impl Core {
     ) -> Result<Client, CoreError> {
         actor.require_any(&["read:clients", "read:client_keys"])?;
         let c = self
+            .core
             .client_fetch(t, client_id)
             .await?
             .ok_or_else(not_found)?;
-        Ok(self.client_view(t, &c, actor.has("read:client_keys")))
+        Ok(self.core.client_view(t, &c, actor.has("read:client_keys")))
     }
 
     pub async fn client_list(
@@ -339,13 +367,14 @@ impl Core {
         actor.require_any(&["read:clients", "read:client_keys"])?;
         let page = q.to_page()?;
         let (docs, total) = self
+            .core
             .store
             .doc_list(&t.id, DocKind::Client, None, page)
             .await?;
         let mut items = Vec::with_capacity(docs.len());
         for d in docs {
             let c: StoredClient = crate::model::from_body(d.body)?;
-            items.push(self.client_view(t, &c, actor.has("read:client_keys")));
+            items.push(self.core.client_view(t, &c, actor.has("read:client_keys")));
         }
         Ok(Listed {
             items,
@@ -365,6 +394,7 @@ impl Core {
     ) -> Result<Client, CoreError> {
         actor.require("update:clients")?;
         let doc = self
+            .core
             .store
             .doc_fetch(&t.id, DocKind::Client, client_id)
             .await?
@@ -380,19 +410,24 @@ impl Core {
                     "'client_secret' must be at least 16 characters",
                 ));
             }
-            self.set_secret(t, &mut c, Some(s));
+            self.core.set_secret(t, &mut c, Some(s));
         }
         c.body = body;
         if c.is_public() {
-            self.set_secret(t, &mut c, None);
+            self.core.set_secret(t, &mut c, None);
         } else if c.secret_sha256.is_none() {
-            self.set_secret(t, &mut c, Some(ids::client_secret()));
+            self.core.set_secret(t, &mut c, Some(ids::client_secret()));
         }
-        let doc = self.client_doc(&c, doc.created_at)?;
-        if !self.store.doc_update(&t.id, DocKind::Client, &doc).await? {
+        let doc = self.core.client_doc(&c, doc.created_at)?;
+        if !self
+            .core
+            .store
+            .doc_update(&t.id, DocKind::Client, &doc)
+            .await?
+        {
             return Err(not_found());
         }
-        Ok(self.client_view(t, &c, actor.has("read:client_keys")))
+        Ok(self.core.client_view(t, &c, actor.has("read:client_keys")))
     }
 
     /// `POST /api/v2/clients/{id}/rotate-secret`.
@@ -404,6 +439,7 @@ impl Core {
     ) -> Result<Client, CoreError> {
         actor.require("update:client_keys")?;
         let doc = self
+            .core
             .store
             .doc_fetch(&t.id, DocKind::Client, client_id)
             .await?
@@ -414,10 +450,13 @@ impl Core {
                 "A public client (token_endpoint_auth_method none) has no secret",
             ));
         }
-        self.set_secret(t, &mut c, Some(ids::client_secret()));
-        let doc = self.client_doc(&c, doc.created_at)?;
-        self.store.doc_update(&t.id, DocKind::Client, &doc).await?;
-        Ok(self.client_view(t, &c, true))
+        self.core.set_secret(t, &mut c, Some(ids::client_secret()));
+        let doc = self.core.client_doc(&c, doc.created_at)?;
+        self.core
+            .store
+            .doc_update(&t.id, DocKind::Client, &doc)
+            .await?;
+        Ok(self.core.client_view(t, &c, true))
     }
 
     /// Deletes a client and its client grants.
@@ -432,13 +471,15 @@ impl Core {
             return Err(CoreError::bad_request("A client cannot delete itself"));
         }
         if !self
+            .core
             .store
             .doc_delete(&t.id, DocKind::Client, client_id)
             .await?
         {
             return Err(not_found());
         }
-        self.store
+        self.core
+            .store
             .doc_delete_by_ref(&t.id, DocKind::ClientGrant, client_id)
             .await?;
         Ok(())

@@ -5,6 +5,7 @@
 use crate::authz::Actor;
 use crate::error::CoreError;
 use crate::ids;
+use crate::management::Management;
 use crate::model::{Doc, DocKind};
 use crate::paging::{Listed, PageQuery};
 use crate::password_policy::PasswordPolicy;
@@ -262,55 +263,6 @@ impl Core {
         })
     }
 
-    pub async fn connection_create(
-        &self,
-        t: &TenantCtx,
-        actor: &Actor,
-        body: JsonMap,
-    ) -> Result<Connection, CoreError> {
-        actor.require("create:connections")?;
-        let mut b: ConnectionBody =
-            serde_json::from_value(serde_json::Value::Object(body)).map_err(CoreError::payload)?;
-        let name = b
-            .name
-            .clone()
-            .ok_or_else(|| CoreError::payload("Missing required property: name"))?;
-        validate_connection_name(&name)?;
-        match b.strategy.as_deref() {
-            None => return Err(CoreError::payload("Missing required property: strategy")),
-            Some("auth0") => {}
-            Some(s) => {
-                return Err(CoreError::bad_request(format!(
-                    "Strategy '{s}' is not supported by Sluice; use 'auth0' (database connections)"
-                )));
-            }
-        }
-        let mut options = b.options.take().unwrap_or_default();
-        self.validate_options(&options, None)?;
-        options.password_policy.get_or_insert_with(|| "good".into());
-        options.brute_force_protection.get_or_insert(true);
-        self.check_enabled_clients(t, &b).await?;
-        let id = ids::connection_id();
-        self.seal_configuration(&t.id, &id, &mut options);
-        b.options = Some(options);
-        b.realms.get_or_insert_with(|| vec![name.clone()]);
-        b.enabled_clients.get_or_insert_with(Vec::new);
-        b.is_domain_connection.get_or_insert(false);
-        let c = Connection { id, body: b };
-        let doc = self.connection_doc(&c, self.now())?;
-        self.store
-            .doc_insert(&t.id, DocKind::Connection, &doc)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => CoreError::Conflict {
-                    code: "connection_conflict",
-                    message: "A connection with the same name already exists".into(),
-                },
-                other => other.into(),
-            })?;
-        Ok(c)
-    }
-
     /// A connection by id (no authorization: internal use).
     pub async fn connection_fetch(
         &self,
@@ -336,6 +288,58 @@ impl Core {
             .map(Self::connection_from_doc)
             .transpose()
     }
+}
+
+impl Management {
+    pub async fn connection_create(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        body: JsonMap,
+    ) -> Result<Connection, CoreError> {
+        actor.require("create:connections")?;
+        let mut b: ConnectionBody =
+            serde_json::from_value(serde_json::Value::Object(body)).map_err(CoreError::payload)?;
+        let name = b
+            .name
+            .clone()
+            .ok_or_else(|| CoreError::payload("Missing required property: name"))?;
+        validate_connection_name(&name)?;
+        match b.strategy.as_deref() {
+            None => return Err(CoreError::payload("Missing required property: strategy")),
+            Some("auth0") => {}
+            Some(s) => {
+                return Err(CoreError::bad_request(format!(
+                    "Strategy '{s}' is not supported by Sluice; use 'auth0' (database connections)"
+                )));
+            }
+        }
+        let mut options = b.options.take().unwrap_or_default();
+        self.core.validate_options(&options, None)?;
+        options.password_policy.get_or_insert_with(|| "good".into());
+        options.brute_force_protection.get_or_insert(true);
+        self.core.check_enabled_clients(t, &b).await?;
+        let id = ids::connection_id();
+        self.core.seal_configuration(&t.id, &id, &mut options);
+        b.options = Some(options);
+        b.realms.get_or_insert_with(|| vec![name.clone()]);
+        b.enabled_clients.get_or_insert_with(Vec::new);
+        b.is_domain_connection.get_or_insert(false);
+        let c = Connection { id, body: b };
+        let doc = self.core.connection_doc(&c, self.core.now())?;
+        self.core
+            .store
+            .doc_insert(&t.id, DocKind::Connection, &doc)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => CoreError::Conflict {
+                    code: "connection_conflict",
+                    message: "A connection with the same name already exists".into(),
+                },
+                other => other.into(),
+            })?;
+        Ok(c)
+    }
 
     pub async fn connection_get(
         &self,
@@ -344,7 +348,10 @@ impl Core {
         id: &str,
     ) -> Result<Connection, CoreError> {
         actor.require("read:connections")?;
-        self.connection_fetch(t, id).await?.ok_or_else(not_found)
+        self.core
+            .connection_fetch(t, id)
+            .await?
+            .ok_or_else(not_found)
     }
 
     pub async fn connection_list(
@@ -358,6 +365,7 @@ impl Core {
         let page = q.to_page()?;
         if let Some(name) = name {
             let items: Vec<Connection> = self
+                .core
                 .connection_fetch_by_name(t, name)
                 .await?
                 .into_iter()
@@ -372,12 +380,13 @@ impl Core {
             });
         }
         let (docs, total) = self
+            .core
             .store
             .doc_list(&t.id, DocKind::Connection, None, page)
             .await?;
         let items = docs
             .into_iter()
-            .map(Self::connection_from_doc)
+            .map(Core::connection_from_doc)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Listed {
             items,
@@ -405,25 +414,27 @@ impl Core {
             }
         }
         let doc = self
+            .core
             .store
             .doc_fetch(&t.id, DocKind::Connection, id)
             .await?
             .ok_or_else(not_found)?;
-        let mut c = Self::connection_from_doc(doc.clone())?;
+        let mut c = Core::connection_from_doc(doc.clone())?;
         let previous = c.body.options.clone();
         let mut b =
             sluice_types::patch::merge_top_level(&c.body, patch).map_err(CoreError::payload)?;
         let mut options = b.options.take().unwrap_or_default();
-        self.validate_options(&options, previous.as_ref())?;
-        self.check_enabled_clients(t, &b).await?;
-        self.seal_configuration(&t.id, &c.id, &mut options);
+        self.core.validate_options(&options, previous.as_ref())?;
+        self.core.check_enabled_clients(t, &b).await?;
+        self.core.seal_configuration(&t.id, &c.id, &mut options);
         b.options = Some(options);
         c.body = b;
-        self.store
+        self.core
+            .store
             .doc_update(
                 &t.id,
                 DocKind::Connection,
-                &self.connection_doc(&c, doc.created_at)?,
+                &self.core.connection_doc(&c, doc.created_at)?,
             )
             .await?;
         Ok(c)
@@ -437,6 +448,7 @@ impl Core {
     ) -> Result<(), CoreError> {
         actor.require("delete:connections")?;
         if !self
+            .core
             .store
             .doc_delete(&t.id, DocKind::Connection, id)
             .await?

@@ -1,9 +1,13 @@
-//! The domain core of Sluice: tenants and their signing keys, clients, connections, APIs
-//! (resource servers), client grants, users; the login flows ([`flows`]), extensibility
-//! ([`extend`]) and the Management API operations, as plain async functions over ports. The
-//! OAuth 2.0 / OIDC service is a crate of its own (`sluice-oidc`) built on this one's public
-//! operations. Knows no web framework, database driver or JS engine:
-//! those live in other crates and implement the traits in [`ports`].
+//! The domain core of Sluice, as three services over ports:
+//! - [`Core`] (`service.rs`), the directory: tenants and their signing keys, clients,
+//!   connections, APIs (resource servers), client grants, users, and the flows ([`flows`]:
+//!   the login pipeline, signup, reset, verification);
+//! - [`management::Management`], the Management API's operations over the directory;
+//! - [`extend::Extensibility`], Rules, Hooks and Actions.
+//!
+//! The OAuth 2.0 / OIDC service is a crate of its own (`sluice-oidc`) built on these. The core
+//! knows no web framework, database driver or JS engine: those live in other crates and
+//! implement the traits in [`ports`].
 //!
 //! Every operation takes the tenant it runs in ([`tenant::TenantCtx`]) and, for the Management
 //! API, the authenticated [`authz::Actor`], and checks authorization first.
@@ -20,6 +24,7 @@ pub mod extend;
 pub mod flows;
 pub mod ids;
 pub mod logs;
+pub mod management;
 pub mod model;
 pub mod paging;
 pub mod password_policy;

@@ -5,6 +5,7 @@
 
 use crate::authz::Actor;
 use crate::error::CoreError;
+use crate::management::Management;
 use crate::paging::{Listed, PageQuery};
 use crate::ports::{Clock, LogFilter, LogRecord, Store};
 use crate::service::{Core, rfc3339};
@@ -156,6 +157,22 @@ impl Core {
         self.log.event(t, e).await
     }
 
+    /// Deletes expired authorization codes, refresh tokens, sessions and login transactions
+    /// (all tenants).
+    pub async fn artifacts_prune(&self) -> Result<u64, CoreError> {
+        Ok(self.store.artifact_prune(self.now()).await?)
+    }
+
+    /// Deletes events older than `retention_days` (all tenants).
+    pub async fn logs_prune(&self, retention_days: i64) -> Result<u64, CoreError> {
+        Ok(self
+            .store
+            .log_prune((self.now() - retention_days * 86_400) * 1000)
+            .await?)
+    }
+}
+
+impl Management {
     pub async fn log_list(
         &self,
         t: &TenantCtx,
@@ -169,7 +186,7 @@ impl Core {
             Some(q) if !q.trim().is_empty() => parse_q(q)?,
             _ => LogFilter::default(),
         };
-        let (rows, total) = self.store.log_search(&t.id, &filter, page).await?;
+        let (rows, total) = self.core.store.log_search(&t.id, &filter, page).await?;
         Ok(Listed {
             items: rows.into_iter().map(|r| r.body).collect(),
             start: page.offset,
@@ -186,7 +203,8 @@ impl Core {
         id: &str,
     ) -> Result<Value, CoreError> {
         actor.require("read:logs")?;
-        self.store
+        self.core
+            .store
             .log_fetch(&t.id, id)
             .await?
             .map(|r| r.body)
@@ -194,20 +212,6 @@ impl Core {
                 code: "inexistent_log",
                 message: "Log event not found".into(),
             })
-    }
-
-    /// Deletes expired authorization codes, refresh tokens, sessions and login transactions
-    /// (all tenants).
-    pub async fn artifacts_prune(&self) -> Result<u64, CoreError> {
-        Ok(self.store.artifact_prune(self.now()).await?)
-    }
-
-    /// Deletes events older than `retention_days` (all tenants).
-    pub async fn logs_prune(&self, retention_days: i64) -> Result<u64, CoreError> {
-        Ok(self
-            .store
-            .log_prune((self.now() - retention_days * 86_400) * 1000)
-            .await?)
     }
 }
 

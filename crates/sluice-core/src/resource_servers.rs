@@ -5,6 +5,7 @@
 use crate::authz::{Actor, MGMT_SCOPES};
 use crate::error::CoreError;
 use crate::ids;
+use crate::management::Management;
 use crate::model::{Doc, DocKind};
 use crate::paging::{Listed, PageQuery};
 use crate::service::Core;
@@ -121,6 +122,23 @@ impl Core {
         }
     }
 
+    /// `id` may be the API's id or its identifier, as in Auth0.
+    async fn rs_find(&self, t: &TenantCtx, id: &str) -> Result<Option<Doc>, CoreError> {
+        if let Some(d) = self
+            .store
+            .doc_fetch(&t.id, DocKind::ResourceServer, id)
+            .await?
+        {
+            return Ok(Some(d));
+        }
+        Ok(self
+            .store
+            .doc_fetch_by_key(&t.id, DocKind::ResourceServer, id)
+            .await?)
+    }
+}
+
+impl Management {
     pub async fn resource_server_create(
         &self,
         t: &TenantCtx,
@@ -151,8 +169,9 @@ impl Core {
             is_system: false,
             body: b,
         };
-        let doc = self.rs_doc(&rs, self.now())?;
-        self.store
+        let doc = self.core.rs_doc(&rs, self.core.now())?;
+        self.core
+            .store
             .doc_insert(&t.id, DocKind::ResourceServer, &doc)
             .await
             .map_err(|e| match e {
@@ -163,21 +182,6 @@ impl Core {
                 other => other.into(),
             })?;
         Ok(rs)
-    }
-
-    /// `id` may be the API's id or its identifier, as in Auth0.
-    async fn rs_find(&self, t: &TenantCtx, id: &str) -> Result<Option<Doc>, CoreError> {
-        if let Some(d) = self
-            .store
-            .doc_fetch(&t.id, DocKind::ResourceServer, id)
-            .await?
-        {
-            return Ok(Some(d));
-        }
-        Ok(self
-            .store
-            .doc_fetch_by_key(&t.id, DocKind::ResourceServer, id)
-            .await?)
     }
 
     pub async fn resource_server_get(
@@ -191,7 +195,7 @@ impl Core {
         if id == sys.id || id == t.mgmt_audience {
             return Ok(sys);
         }
-        Self::rs_from_doc(self.rs_find(t, id).await?.ok_or_else(not_found)?)
+        Core::rs_from_doc(self.core.rs_find(t, id).await?.ok_or_else(not_found)?)
     }
 
     pub async fn resource_server_list(
@@ -212,6 +216,7 @@ impl Core {
             },
         };
         let (docs, total) = self
+            .core
             .store
             .doc_list(&t.id, DocKind::ResourceServer, None, inner)
             .await?;
@@ -220,7 +225,7 @@ impl Core {
             items.push(system_api(t));
         }
         for d in docs {
-            items.push(Self::rs_from_doc(d)?);
+            items.push(Core::rs_from_doc(d)?);
         }
         Ok(Listed {
             items,
@@ -250,16 +255,17 @@ impl Core {
                 "Additional properties not allowed: identifier",
             ));
         }
-        let doc = self.rs_find(t, id).await?.ok_or_else(not_found)?;
-        let mut rs = Self::rs_from_doc(doc.clone())?;
+        let doc = self.core.rs_find(t, id).await?.ok_or_else(not_found)?;
+        let mut rs = Core::rs_from_doc(doc.clone())?;
         rs.body =
             sluice_types::patch::merge_top_level(&rs.body, patch).map_err(CoreError::payload)?;
         validate(&rs.body)?;
-        self.store
+        self.core
+            .store
             .doc_update(
                 &t.id,
                 DocKind::ResourceServer,
-                &self.rs_doc(&rs, doc.created_at)?,
+                &self.core.rs_doc(&rs, doc.created_at)?,
             )
             .await?;
         Ok(rs)
@@ -279,12 +285,14 @@ impl Core {
                 message: "The Management API cannot be deleted".into(),
             });
         }
-        let doc = self.rs_find(t, id).await?.ok_or_else(not_found)?;
-        self.store
+        let doc = self.core.rs_find(t, id).await?.ok_or_else(not_found)?;
+        self.core
+            .store
             .doc_delete(&t.id, DocKind::ResourceServer, &doc.id)
             .await?;
         // Grants are keyed "client_id audience"; remove those for this audience.
         let (grants, _) = self
+            .core
             .store
             .doc_list(
                 &t.id,
@@ -298,7 +306,8 @@ impl Core {
             .await?;
         for g in grants {
             if g.body.get("audience").and_then(|a| a.as_str()) == Some(doc.key.as_str()) {
-                self.store
+                self.core
+                    .store
                     .doc_delete(&t.id, DocKind::ClientGrant, &g.id)
                     .await?;
             }

@@ -18,6 +18,7 @@
 use crate::authz::Actor;
 use crate::error::CoreError;
 use crate::ids;
+use crate::management::Management;
 use crate::model::{KeyRecord, KeyState};
 use crate::service::{Core, rfc3339};
 use crate::tenant::TenantCtx;
@@ -170,7 +171,9 @@ impl Core {
             revoked_at: k.revoked_at.map(rfc3339),
         })
     }
+}
 
+impl Management {
     /// `GET /api/v2/keys/signing`: every key of the tenant, oldest first.
     pub async fn signing_key_list(
         &self,
@@ -178,8 +181,8 @@ impl Core {
         actor: &Actor,
     ) -> Result<Vec<sluice_types::SigningKey>, CoreError> {
         actor.require("read:signing_keys")?;
-        let records = self.store.key_list(&t.id).await?;
-        records.iter().map(|k| self.key_view(k)).collect()
+        let records = self.core.store.key_list(&t.id).await?;
+        records.iter().map(|k| self.core.key_view(k)).collect()
     }
 
     /// `GET /api/v2/keys/signing/{kid}`.
@@ -190,12 +193,12 @@ impl Core {
         kid: &str,
     ) -> Result<sluice_types::SigningKey, CoreError> {
         actor.require("read:signing_keys")?;
-        let records = self.store.key_list(&t.id).await?;
+        let records = self.core.store.key_list(&t.id).await?;
         let k = records
             .iter()
             .find(|k| k.kid == kid)
             .ok_or_else(not_found)?;
-        self.key_view(k)
+        self.core.key_view(k)
     }
 
     /// `POST /api/v2/keys/signing/rotate`: the next key starts signing, the current one becomes
@@ -208,8 +211,13 @@ impl Core {
         actor: &Actor,
     ) -> Result<sluice_types::SigningKeyRef, CoreError> {
         actor.require("create:signing_keys")?;
-        let next = self.key_new(&t.id, KeyState::Next).await?;
-        let kid = match self.store.key_rotate(&t.id, &next, self.now()).await? {
+        let next = self.core.key_new(&t.id, KeyState::Next).await?;
+        let kid = match self
+            .core
+            .store
+            .key_rotate(&t.id, &next, self.core.now())
+            .await?
+        {
             Some(promoted) => {
                 tracing::info!(tenant = %t.name, %promoted, next = %next.kid, "rotated signing keys");
                 next.kid
@@ -218,16 +226,17 @@ impl Core {
                 // No next key: only when someone deleted it from the database (loading the
                 // tenant creates one). Promote the new key at once (it signs without having
                 // been published first; relying parties refetch the JWKS for an unknown kid).
-                self.store.key_insert(&next).await?;
-                let after = self.key_new(&t.id, KeyState::Next).await?;
-                self.store
-                    .key_rotate(&t.id, &after, self.now())
+                self.core.store.key_insert(&next).await?;
+                let after = self.core.key_new(&t.id, KeyState::Next).await?;
+                self.core
+                    .store
+                    .key_rotate(&t.id, &after, self.core.now())
                     .await?
                     .ok_or_else(|| CoreError::internal("signing key rotation found no next key"))?;
                 after.kid
             }
         };
-        self.tenant_refresh(&t.name).await?;
+        self.core.tenant_refresh(&t.name).await?;
         Ok(sluice_types::SigningKeyRef { cert: None, kid })
     }
 
@@ -241,7 +250,7 @@ impl Core {
         kid: &str,
     ) -> Result<sluice_types::SigningKeyRef, CoreError> {
         actor.require("update:signing_keys")?;
-        let records = self.store.key_list(&t.id).await?;
+        let records = self.core.store.key_list(&t.id).await?;
         let k = records
             .iter()
             .find(|k| k.kid == kid)
@@ -260,13 +269,18 @@ impl Core {
             KeyState::Revoked => {}
             KeyState::Previous => {
                 // False only when a concurrent call revoked it first: keys never move back.
-                if self.store.key_revoke(&t.id, kid, self.now()).await? {
+                if self
+                    .core
+                    .store
+                    .key_revoke(&t.id, kid, self.core.now())
+                    .await?
+                {
                     tracing::info!(tenant = %t.name, kid, "revoked signing key");
                 }
             }
         }
         // TODO-security: other nodes stop accepting the key within TENANT_CACHE_SECONDS.
-        self.tenant_refresh(&t.name).await?;
+        self.core.tenant_refresh(&t.name).await?;
         Ok(sluice_types::SigningKeyRef {
             cert: None,
             kid: kid.to_string(),

@@ -4,6 +4,7 @@
 
 use crate::authz::Actor;
 use crate::error::CoreError;
+use crate::management::Management;
 use crate::service::Core;
 use crate::tenant::TenantCtx;
 use sluice_types::JsonMap;
@@ -74,14 +75,16 @@ impl Core {
             .filter(|a| !a.is_empty())
             .map(str::to_string))
     }
+}
 
+impl Management {
     pub async fn tenant_settings_get(
         &self,
         t: &TenantCtx,
         actor: &Actor,
     ) -> Result<JsonMap, CoreError> {
         actor.require("read:tenant_settings")?;
-        self.tenant_settings(t).await
+        self.core.tenant_settings(t).await
     }
 
     /// PATCH: top-level keys replace, `null` removes.
@@ -95,13 +98,13 @@ impl Core {
         check(&patch)?;
         if let Some(dir) = patch.get("default_directory").and_then(|v| v.as_str())
             && !dir.is_empty()
-            && self.connection_fetch_by_name(t, dir).await?.is_none()
+            && self.core.connection_fetch_by_name(t, dir).await?.is_none()
         {
             return Err(CoreError::bad_request(format!(
                 "default_directory: the connection '{dir}' does not exist"
             )));
         }
-        let mut settings = self.tenant_settings(t).await?;
+        let mut settings = self.core.tenant_settings(t).await?;
         for (k, v) in patch {
             if v.is_null() {
                 settings.remove(&k);
@@ -109,7 +112,8 @@ impl Core {
                 settings.insert(k, v);
             }
         }
-        self.store
+        self.core
+            .store
             .tenant_update_settings(&t.id, &serde_json::Value::Object(settings.clone()))
             .await?;
         Ok(settings)

@@ -3,6 +3,7 @@
 
 use crate::authz::Actor;
 use crate::error::CoreError;
+use crate::management::Management;
 use crate::service::Core;
 use crate::tenant::TenantCtx;
 use serde_json::{Value, json};
@@ -32,7 +33,9 @@ impl Core {
         }
         Ok(json!({ "blocked_for": out }))
     }
+}
 
+impl Management {
     pub async fn user_blocks_get(
         &self,
         t: &TenantCtx,
@@ -40,8 +43,8 @@ impl Core {
         user_id: &str,
     ) -> Result<Value, CoreError> {
         actor.require("read:users")?;
-        let ids = self.identifiers_of(t, user_id).await?;
-        self.blocks_for(t, &ids).await
+        let ids = self.core.identifiers_of(t, user_id).await?;
+        self.core.blocks_for(t, &ids).await
     }
 
     pub async fn user_blocks_get_by_identifier(
@@ -51,7 +54,7 @@ impl Core {
         identifier: &str,
     ) -> Result<Value, CoreError> {
         actor.require("read:users")?;
-        self.blocks_for(t, &[identifier.to_string()]).await
+        self.core.blocks_for(t, &[identifier.to_string()]).await
     }
 
     pub async fn user_blocks_delete(
@@ -61,8 +64,8 @@ impl Core {
         user_id: &str,
     ) -> Result<(), CoreError> {
         actor.require("update:users")?;
-        for id in self.identifiers_of(t, user_id).await? {
-            self.store.attempt_unblock(&t.id, &id).await?;
+        for id in self.core.identifiers_of(t, user_id).await? {
+            self.core.store.attempt_unblock(&t.id, &id).await?;
         }
         Ok(())
     }
@@ -79,7 +82,8 @@ impl Core {
                 "Query validation error: Missing required property: identifier",
             ));
         }
-        self.store
+        self.core
+            .store
             .attempt_unblock(&t.id, &identifier.to_lowercase())
             .await?;
         Ok(())

@@ -7,6 +7,7 @@
 use crate::authz::Actor;
 use crate::db_connection::{DbSettings, StoreMode};
 use crate::error::CoreError;
+use crate::management::Management;
 use crate::model::{UserOrigin, UserRecord};
 use crate::paging::{Listed, PageQuery};
 use crate::ports::{Page, StoreError, UserFilter};
@@ -99,19 +100,6 @@ impl Core {
                 code: "inexistent_connection",
                 message: "The connection does not exist.".into(),
             })
-    }
-
-    pub async fn user_create(
-        &self,
-        t: &TenantCtx,
-        actor: &Actor,
-        body: JsonMap,
-    ) -> Result<User, CoreError> {
-        actor.require("create:users")?;
-        let b: UserCreate =
-            serde_json::from_value(serde_json::Value::Object(body)).map_err(CoreError::payload)?;
-        let conn = self.connection_for_users(t, &b.connection).await?;
-        self.user_create_in(t, &conn, b, None).await
     }
 
     /// Checks a new user's email, username and password against the connection's rules;
@@ -224,6 +212,71 @@ impl Core {
             .ok_or_else(|| CoreError::internal(format!("user {user_id} is not in the store")))
     }
 
+    /// Writes `first` changed by `change` if no other write came since it was read; when one
+    /// did, reads the user again and applies `change` to that (a few times at most), so a
+    /// concurrent change is never overwritten with what was read before it. A taken email or
+    /// username is `user_exists`; a user gone meanwhile `not_found`.
+    pub(crate) async fn user_modify<F>(
+        &self,
+        t: &TenantCtx,
+        first: UserRecord,
+        mut change: F,
+    ) -> Result<UserRecord, CoreError>
+    where
+        F: FnMut(&mut UserRecord) -> Result<(), CoreError>,
+    {
+        const TRIES: usize = 8;
+        let user_id = first.profile.user_id.clone();
+        let mut r = first;
+        for attempt in 1..=TRIES {
+            change(&mut r)?;
+            match self.store.user_update(&mut r).await {
+                Ok(true) => return Ok(r),
+                Ok(false) => return Err(not_found()),
+                Err(StoreError::Stale(_)) if attempt < TRIES => {
+                    r = self
+                        .store
+                        .user_fetch(&t.id, &user_id)
+                        .await?
+                        .ok_or_else(not_found)?;
+                }
+                Err(StoreError::Conflict(_)) => return Err(user_exists()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Stale("user".into()).into())
+    }
+
+    /// Verifies a user's password (argon2id on the blocking pool). For the login flows.
+    pub async fn user_password_matches(
+        &self,
+        r: &UserRecord,
+        password: String,
+    ) -> Result<bool, CoreError> {
+        let Some(hash) = r.password_hash.clone() else {
+            return Ok(false);
+        };
+        let hasher = self.hasher.clone();
+        self.with_hash_slot(move || hasher.verify(&password, &hash))
+            .await?
+            .map_err(CoreError::from)
+    }
+}
+
+impl Management {
+    pub async fn user_create(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        body: JsonMap,
+    ) -> Result<User, CoreError> {
+        actor.require("create:users")?;
+        let b: UserCreate =
+            serde_json::from_value(serde_json::Value::Object(body)).map_err(CoreError::payload)?;
+        let conn = self.core.connection_for_users(t, &b.connection).await?;
+        self.core.user_create_in(t, &conn, b, None).await
+    }
+
     pub async fn user_get(
         &self,
         t: &TenantCtx,
@@ -232,6 +285,7 @@ impl Core {
     ) -> Result<User, CoreError> {
         actor.require_self_or(user_id, &["read:users"], &["read:current_user"])?;
         Ok(self
+            .core
             .store
             .user_fetch(&t.id, user_id)
             .await?
@@ -257,7 +311,7 @@ impl Core {
         if let Some(c) = connection {
             filter.connection = Some(c.to_string());
         }
-        let (rows, total) = self.store.user_search(&t.id, &filter, page).await?;
+        let (rows, total) = self.core.store.user_search(&t.id, &filter, page).await?;
         Ok(Listed {
             items: rows.into_iter().map(|r| r.profile).collect(),
             start: page.offset,
@@ -285,6 +339,7 @@ impl Core {
             ..Default::default()
         };
         let (rows, _) = self
+            .core
             .store
             .user_search(
                 &t.id,
@@ -319,11 +374,12 @@ impl Core {
         let p: UserPatch = serde_json::from_value(serde_json::Value::Object(body.clone()))
             .map_err(CoreError::payload)?;
         let r = self
+            .core
             .store
             .user_fetch(&t.id, user_id)
             .await?
             .ok_or_else(not_found)?;
-        let conn = self.connection_for_users(t, &r.connection).await?;
+        let conn = self.core.connection_for_users(t, &r.connection).await?;
         let scripted = is_custom(&conn) && !is_import(&conn);
         let allowed = [
             "app_metadata",
@@ -354,14 +410,15 @@ impl Core {
             let verified = p
                 .email_verified
                 .unwrap_or(p.email.is_none() && r.profile.email_verified);
-            self.legacy_change_email(t, &conn, &r, &new_email, verified)
+            self.core
+                .legacy_change_email(t, &conn, &r, &new_email, verified)
                 .await?;
             email_change = Some((new_email, verified));
         } else if let Some(e) = &p.email {
             validate_email(e)?;
         }
         if scripted && let Some(pw) = p.password.clone() {
-            self.legacy_change_password(t, &conn, &r, &pw).await?;
+            self.core.legacy_change_password(t, &conn, &r, &pw).await?;
         }
         if let Some(u) = &p.username {
             if !DbSettings::of(&conn).requires_username {
@@ -374,13 +431,13 @@ impl Core {
         let new_hash = match p.password.clone().filter(|_| !scripted) {
             Some(pw) => {
                 DbSettings::of(&conn).password_policy.check(&pw)?;
-                Some(self.password_hash(pw).await?)
+                Some(self.core.password_hash(pw).await?)
             }
             None => None,
         };
-        let now = self.now_rfc3339();
+        let now = self.core.now_rfc3339();
         let r = self
-            .user_modify(t, r, |r| {
+            .core.user_modify(t, r, |r| {
                 if let Some((email, verified)) = &email_change {
                     r.email_key = Some(email.clone());
                     r.profile.email = Some(email.clone());
@@ -424,41 +481,6 @@ impl Core {
         Ok(r.profile)
     }
 
-    /// Writes `first` changed by `change` if no other write came since it was read; when one
-    /// did, reads the user again and applies `change` to that (a few times at most), so a
-    /// concurrent change is never overwritten with what was read before it. A taken email or
-    /// username is `user_exists`; a user gone meanwhile `not_found`.
-    pub(crate) async fn user_modify<F>(
-        &self,
-        t: &TenantCtx,
-        first: UserRecord,
-        mut change: F,
-    ) -> Result<UserRecord, CoreError>
-    where
-        F: FnMut(&mut UserRecord) -> Result<(), CoreError>,
-    {
-        const TRIES: usize = 8;
-        let user_id = first.profile.user_id.clone();
-        let mut r = first;
-        for attempt in 1..=TRIES {
-            change(&mut r)?;
-            match self.store.user_update(&mut r).await {
-                Ok(true) => return Ok(r),
-                Ok(false) => return Err(not_found()),
-                Err(StoreError::Stale(_)) if attempt < TRIES => {
-                    r = self
-                        .store
-                        .user_fetch(&t.id, &user_id)
-                        .await?
-                        .ok_or_else(not_found)?;
-                }
-                Err(StoreError::Conflict(_)) => return Err(user_exists()),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Stale("user".into()).into())
-    }
-
     /// `PATCH /api/v2/users/{id}` with an end user's token: only the user's own
     /// `user_metadata`. Adding a key takes `create:` or `update:current_user_metadata`,
     /// changing one `update:`, removing one (`null`) `delete:` or `update:`.
@@ -494,12 +516,14 @@ impl Core {
             }
         };
         let r = self
+            .core
             .store
             .user_fetch(&t.id, user_id)
             .await?
             .ok_or_else(not_found)?;
-        let now = self.now_rfc3339();
+        let now = self.core.now_rfc3339();
         let r = self
+            .core
             .user_modify(t, r, |r| {
                 // Which scope a key needs depends on whether it exists now.
                 for (k, v) in &patch {
@@ -533,39 +557,28 @@ impl Core {
     ) -> Result<(), CoreError> {
         actor.require("delete:users")?;
         let r = self
+            .core
             .store
             .user_fetch(&t.id, user_id)
             .await?
             .ok_or_else(not_found)?;
-        if let Some(conn) = self.connection_fetch_by_name(t, &r.connection).await?
+        if let Some(conn) = self.core.connection_fetch_by_name(t, &r.connection).await?
             && is_custom(&conn)
             && !is_import(&conn)
         {
             // Legacy mode: the user lives in the legacy store; delete it there first.
-            self.delete_in_legacy_store(t, &conn, &r.profile).await?;
+            self.core
+                .delete_in_legacy_store(t, &conn, &r.profile)
+                .await?;
         }
-        self.store.user_delete(&t.id, user_id).await?;
+        self.core.store.user_delete(&t.id, user_id).await?;
         // What the user held dies with them: refresh tokens, sessions, unredeemed codes.
         use crate::ports::ArtifactKind as K;
-        self.store
+        self.core
+            .store
             .artifact_delete_user(&t.id, user_id, &[K::Refresh, K::Session, K::Code])
             .await?;
         Ok(())
-    }
-
-    /// Verifies a user's password (argon2id on the blocking pool). For the login flows.
-    pub async fn user_password_matches(
-        &self,
-        r: &UserRecord,
-        password: String,
-    ) -> Result<bool, CoreError> {
-        let Some(hash) = r.password_hash.clone() else {
-            return Ok(false);
-        };
-        let hasher = self.hasher.clone();
-        self.with_hash_slot(move || hasher.verify(&password, &hash))
-            .await?
-            .map_err(CoreError::from)
     }
 }
 

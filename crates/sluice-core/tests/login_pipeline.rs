@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use sluice_core::authz::Actor;
 use sluice_core::breaker::BreakerPolicy;
 use sluice_core::flows::login::{LoginFailure, LoginRequest};
+use sluice_core::management::Management;
 use sluice_core::ports::{
     Clock, Email, Mailer, ScriptChecker, ScriptFailure, ScriptKind, ScriptOutcome, ScriptRequest,
     ScriptRunner, ScriptSyntaxError,
@@ -84,7 +85,7 @@ fn legacy_login(req: &ScriptRequest) -> Result<Value, ScriptFailure> {
 }
 
 struct World {
-    core: Core,
+    core: Arc<Core>,
     clock: Arc<ManualClock>,
     runner: Arc<FakeRunner>,
     t: Arc<TenantCtx>,
@@ -131,7 +132,7 @@ impl World {
         core.bootstrap_tenant("default", None).await.unwrap();
         let t = core.tenant("default").await.unwrap();
         World {
-            core,
+            core: Arc::new(core),
             clock,
             runner,
             t,
@@ -149,7 +150,7 @@ impl World {
         let Value::Object(body) = body else {
             unreachable!()
         };
-        self.core
+        Management::new(self.core.clone())
             .connection_create(&self.t, &actor, body)
             .await
             .unwrap()

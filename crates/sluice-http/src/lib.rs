@@ -23,6 +23,7 @@ use http::{HeaderName, Request};
 use metrics_exporter_prometheus::PrometheusRecorder;
 use sluice_core::Core;
 use sluice_core::extend::Extensibility;
+use sluice_core::management::Management;
 use sluice_oidc::Oidc;
 use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -39,6 +40,8 @@ pub struct AppState {
     pub oidc: Arc<Oidc>,
     /// Rules, Hooks and Actions (the core's extensibility service).
     pub extend: Arc<Extensibility>,
+    /// The Management API's other operations.
+    pub mgmt: Arc<Management>,
     pub metrics: Arc<PrometheusRecorder>,
     /// The Universal Login templates, compiled once.
     pub pages: Arc<login::Pages>,
@@ -49,6 +52,7 @@ impl AppState {
         AppState {
             oidc: Arc::new(Oidc::new(core.clone())),
             extend: core.extend.clone(),
+            mgmt: Arc::new(Management::new(core.clone())),
             core,
             metrics: Arc::new(ops::new_recorder()),
             pages: Arc::new(login::Pages::new()),

@@ -29,7 +29,7 @@ pub async fn list(
         audience: q.audience,
     };
     let l = s
-        .core
+        .mgmt
         .client_grant_list(&m.t, &m.actor, filter, q.list.paging()?)
         .await?;
     if q.list.checkpoint() {
@@ -45,7 +45,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<ClientGrant>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.core.client_grant_create(&m.t, &m.actor, b).await?),
+        Json(s.mgmt.client_grant_create(&m.t, &m.actor, b).await?),
     ))
 }
 
@@ -56,7 +56,7 @@ pub async fn update(
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<ClientGrant>> {
     Ok(Json(
-        s.core.client_grant_update(&m.t, &m.actor, &id, b).await?,
+        s.mgmt.client_grant_update(&m.t, &m.actor, &id, b).await?,
     ))
 }
 
@@ -65,6 +65,6 @@ pub async fn remove(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.core.client_grant_delete(&m.t, &m.actor, &id).await?;
+    s.mgmt.client_grant_delete(&m.t, &m.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,7 +16,7 @@ pub async fn list(
 ) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(listed(
         "clients",
-        s.core.client_list(&m.t, &m.actor, p.paging()?).await?,
+        s.mgmt.client_list(&m.t, &m.actor, p.paging()?).await?,
     )))
 }
 
@@ -27,7 +27,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Client>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.core.client_create(&m.t, &m.actor, b).await?),
+        Json(s.mgmt.client_create(&m.t, &m.actor, b).await?),
     ))
 }
 
@@ -36,7 +36,7 @@ pub async fn get(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Client>> {
-    Ok(Json(s.core.client_get(&m.t, &m.actor, &id).await?))
+    Ok(Json(s.mgmt.client_get(&m.t, &m.actor, &id).await?))
 }
 
 pub async fn update(
@@ -45,7 +45,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<Client>> {
-    Ok(Json(s.core.client_update(&m.t, &m.actor, &id, b).await?))
+    Ok(Json(s.mgmt.client_update(&m.t, &m.actor, &id, b).await?))
 }
 
 pub async fn remove(
@@ -53,7 +53,7 @@ pub async fn remove(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.core.client_delete(&m.t, &m.actor, &id).await?;
+    s.mgmt.client_delete(&m.t, &m.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -63,6 +63,6 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Client>> {
     Ok(Json(
-        s.core.client_rotate_secret(&m.t, &m.actor, &id).await?,
+        s.mgmt.client_rotate_secret(&m.t, &m.actor, &id).await?,
     ))
 }

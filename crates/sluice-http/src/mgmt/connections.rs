@@ -25,7 +25,7 @@ pub async fn list(
     Q(q): Q<ConnectionQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let mut l = s
-        .core
+        .mgmt
         .connection_list(&m.t, &m.actor, q.name.as_deref(), q.list.paging()?)
         .await?;
     if let Some(strategy) = q.strategy.as_deref() {
@@ -45,7 +45,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Connection>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.core.connection_create(&m.t, &m.actor, b).await?),
+        Json(s.mgmt.connection_create(&m.t, &m.actor, b).await?),
     ))
 }
 
@@ -54,7 +54,7 @@ pub async fn get(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Connection>> {
-    Ok(Json(s.core.connection_get(&m.t, &m.actor, &id).await?))
+    Ok(Json(s.mgmt.connection_get(&m.t, &m.actor, &id).await?))
 }
 
 pub async fn update(
@@ -64,7 +64,7 @@ pub async fn update(
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<Connection>> {
     Ok(Json(
-        s.core.connection_update(&m.t, &m.actor, &id, b).await?,
+        s.mgmt.connection_update(&m.t, &m.actor, &id, b).await?,
     ))
 }
 
@@ -73,6 +73,6 @@ pub async fn remove(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.core.connection_delete(&m.t, &m.actor, &id).await?;
+    s.mgmt.connection_delete(&m.t, &m.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,7 +21,7 @@ pub async fn list(
     Q(q): Q<LogQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let l = s
-        .core
+        .mgmt
         .log_list(&m.t, &m.actor, q.q.as_deref(), q.list.paging()?)
         .await?;
     if !l.include_totals {
@@ -37,5 +37,5 @@ pub async fn get(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(s.core.log_get(&m.t, &m.actor, &id).await?))
+    Ok(Json(s.mgmt.log_get(&m.t, &m.actor, &id).await?))
 }

@@ -16,7 +16,7 @@ pub async fn list(
 ) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(listed(
         "resource_servers",
-        s.core
+        s.mgmt
             .resource_server_list(&m.t, &m.actor, p.paging()?)
             .await?,
     )))
@@ -29,7 +29,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<ResourceServer>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.core.resource_server_create(&m.t, &m.actor, b).await?),
+        Json(s.mgmt.resource_server_create(&m.t, &m.actor, b).await?),
     ))
 }
 
@@ -38,7 +38,7 @@ pub async fn get(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ResourceServer>> {
-    Ok(Json(s.core.resource_server_get(&m.t, &m.actor, &id).await?))
+    Ok(Json(s.mgmt.resource_server_get(&m.t, &m.actor, &id).await?))
 }
 
 pub async fn update(
@@ -48,7 +48,7 @@ pub async fn update(
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<ResourceServer>> {
     Ok(Json(
-        s.core
+        s.mgmt
             .resource_server_update(&m.t, &m.actor, &id, b)
             .await?,
     ))
@@ -59,6 +59,6 @@ pub async fn remove(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.core.resource_server_delete(&m.t, &m.actor, &id).await?;
+    s.mgmt.resource_server_delete(&m.t, &m.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

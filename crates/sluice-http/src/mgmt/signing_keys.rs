@@ -10,7 +10,7 @@ use http::StatusCode;
 use sluice_types::{SigningKey, SigningKeyRef};
 
 pub async fn list(State(s): State<AppState>, m: Mgmt) -> ApiResult<Json<Vec<SigningKey>>> {
-    Ok(Json(s.core.signing_key_list(&m.t, &m.actor).await?))
+    Ok(Json(s.mgmt.signing_key_list(&m.t, &m.actor).await?))
 }
 
 pub async fn get(
@@ -18,7 +18,7 @@ pub async fn get(
     m: Mgmt,
     Path(kid): Path<String>,
 ) -> ApiResult<Json<SigningKey>> {
-    Ok(Json(s.core.signing_key_get(&m.t, &m.actor, &kid).await?))
+    Ok(Json(s.mgmt.signing_key_get(&m.t, &m.actor, &kid).await?))
 }
 
 pub async fn rotate(
@@ -27,7 +27,7 @@ pub async fn rotate(
 ) -> ApiResult<(StatusCode, Json<SigningKeyRef>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.core.signing_key_rotate(&m.t, &m.actor).await?),
+        Json(s.mgmt.signing_key_rotate(&m.t, &m.actor).await?),
     ))
 }
 
@@ -36,5 +36,5 @@ pub async fn revoke(
     m: Mgmt,
     Path(kid): Path<String>,
 ) -> ApiResult<Json<SigningKeyRef>> {
-    Ok(Json(s.core.signing_key_revoke(&m.t, &m.actor, &kid).await?))
+    Ok(Json(s.mgmt.signing_key_revoke(&m.t, &m.actor, &kid).await?))
 }

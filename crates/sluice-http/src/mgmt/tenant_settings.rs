@@ -8,7 +8,7 @@ use axum::extract::State;
 use sluice_types::JsonMap;
 
 pub async fn get(State(s): State<AppState>, m: Mgmt) -> ApiResult<Json<JsonMap>> {
-    Ok(Json(s.core.tenant_settings_get(&m.t, &m.actor).await?))
+    Ok(Json(s.mgmt.tenant_settings_get(&m.t, &m.actor).await?))
 }
 
 pub async fn update(
@@ -17,6 +17,6 @@ pub async fn update(
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<JsonMap>> {
     Ok(Json(
-        s.core.tenant_settings_update(&m.t, &m.actor, b).await?,
+        s.mgmt.tenant_settings_update(&m.t, &m.actor, b).await?,
     ))
 }

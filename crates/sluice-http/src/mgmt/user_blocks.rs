@@ -19,7 +19,7 @@ pub async fn get(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(s.core.user_blocks_get(&m.t, &m.actor, &id).await?))
+    Ok(Json(s.mgmt.user_blocks_get(&m.t, &m.actor, &id).await?))
 }
 
 pub async fn remove(
@@ -27,7 +27,7 @@ pub async fn remove(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.core.user_blocks_delete(&m.t, &m.actor, &id).await?;
+    s.mgmt.user_blocks_delete(&m.t, &m.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -37,7 +37,7 @@ pub async fn get_by_identifier(
     Q(q): Q<IdentifierQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(
-        s.core
+        s.mgmt
             .user_blocks_get_by_identifier(&m.t, &m.actor, &q.identifier)
             .await?,
     ))
@@ -48,7 +48,7 @@ pub async fn remove_by_identifier(
     m: Mgmt,
     Q(q): Q<IdentifierQuery>,
 ) -> ApiResult<StatusCode> {
-    s.core
+    s.mgmt
         .user_blocks_delete_by_identifier(&m.t, &m.actor, &q.identifier)
         .await?;
     Ok(StatusCode::NO_CONTENT)

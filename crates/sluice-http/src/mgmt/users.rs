@@ -33,7 +33,7 @@ pub async fn list(
     Q(q): Q<UserQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let l = s
-        .core
+        .mgmt
         .user_list(
             &m.t,
             &m.actor,
@@ -57,7 +57,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<User>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.core.user_create(&m.t, &m.actor, b).await?),
+        Json(s.mgmt.user_create(&m.t, &m.actor, b).await?),
     ))
 }
 
@@ -66,7 +66,7 @@ pub async fn get(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(s.core.user_get(&m.t, &m.actor, &id).await?))
+    Ok(Json(s.mgmt.user_get(&m.t, &m.actor, &id).await?))
 }
 
 pub async fn update(
@@ -75,7 +75,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(s.core.user_update(&m.t, &m.actor, &id, b).await?))
+    Ok(Json(s.mgmt.user_update(&m.t, &m.actor, &id, b).await?))
 }
 
 pub async fn remove(
@@ -83,7 +83,7 @@ pub async fn remove(
     m: Mgmt,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.core.user_delete(&m.t, &m.actor, &id).await?;
+    s.mgmt.user_delete(&m.t, &m.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -93,6 +93,6 @@ pub async fn by_email(
     Q(q): Q<EmailQuery>,
 ) -> ApiResult<Json<Vec<User>>> {
     Ok(Json(
-        s.core.user_list_by_email(&m.t, &m.actor, &q.email).await?,
+        s.mgmt.user_list_by_email(&m.t, &m.actor, &q.email).await?,
     ))
 }

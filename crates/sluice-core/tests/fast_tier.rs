@@ -1,7 +1,8 @@
-//! The fast tier: the login pipeline (`Core::login`) in process, with no HTTP and no script
+//! The fast tier: the core's flows in process — the login pipeline (`Core::login`) and user
+//! creation in each connection mode (`Core::user_create_in`) — with no HTTP and no script
 //! engine. The store is a real SQLite file, the `ScriptRunner` is a fake that answers what each
-//! test tells it to and counts its calls, and the clock is a manual one. Each test runs in
-//! milliseconds. What the full-server suites (`crates/sluice/tests`) show end to end over HTTP,
+//! test tells it to and records what it ran, and the clock is a manual one. Each test runs in
+//! a fraction of a second. What the full-server suites (`crates/sluice/tests`) show end to end over HTTP,
 //! this tier shows at the core's own boundary, including what only a manual clock can show: a
 //! connection's circuit breaker opening, staying open, and letting a probe through.
 
@@ -12,13 +13,15 @@ use sluice_core::breaker::BreakerPolicy;
 use sluice_core::flows::login::{LoginFailure, LoginRequest};
 use sluice_core::management::Management;
 use sluice_core::ports::{
-    Clock, Email, Mailer, ScriptChecker, ScriptFailure, ScriptKind, ScriptOutcome, ScriptRequest,
-    ScriptRunner, ScriptSyntaxError,
+    Clock, Email, KeySource, Mailer, ScriptChecker, ScriptFailure, ScriptKind, ScriptOutcome,
+    ScriptRequest, ScriptRunner, ScriptSyntaxError,
 };
 use sluice_core::{Core, CoreConfig, CoreError, OAuthErrorKind, TenantCtx};
+use sluice_crypto::CryptoError;
+use sluice_crypto::keys::SigningKey;
 use sluice_crypto::password::Argon2Params;
 use sluice_crypto::secretbox::SecretBox;
-use sluice_types::Connection;
+use sluice_types::{Connection, User, UserCreate};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -33,9 +36,10 @@ impl Clock for ManualClock {
 
 type Answer = Box<dyn Fn(&ScriptRequest) -> Result<Value, ScriptFailure> + Send + Sync>;
 
-/// A script runner that answers with `answer` and counts its calls.
+/// A script runner that answers with `answer` and records what it was asked to run.
 struct FakeRunner {
     calls: AtomicUsize,
+    kinds: Mutex<Vec<ScriptKind>>,
     answer: Mutex<Answer>,
 }
 
@@ -43,6 +47,7 @@ struct FakeRunner {
 impl ScriptRunner for FakeRunner {
     async fn run(&self, request: ScriptRequest) -> ScriptOutcome {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.kinds.lock().unwrap().push(request.kind);
         let result = (self.answer.lock().unwrap())(&request);
         ScriptOutcome {
             result,
@@ -50,6 +55,22 @@ impl ScriptRunner for FakeRunner {
             warnings: Vec::new(),
             elapsed: std::time::Duration::ZERO,
         }
+    }
+}
+
+/// One RSA key per test process, handed out under every kid asked for: nothing here verifies
+/// a token, and a tenant needs two keys, each about 80 ms of CPU to generate.
+#[derive(Default)]
+struct OneKey(std::sync::OnceLock<Vec<u8>>);
+
+impl KeySource for OneKey {
+    fn generate(&self, kid: String) -> Result<SigningKey, CryptoError> {
+        let der = self.0.get_or_init(|| {
+            SigningKey::generate("one".into())
+                .expect("RSA key")
+                .to_pkcs8()
+        });
+        SigningKey::from_pkcs8(kid, der)
     }
 }
 
@@ -103,6 +124,7 @@ impl World {
         let clock = Arc::new(ManualClock(AtomicI64::new(1_800_000_000)));
         let runner = Arc::new(FakeRunner {
             calls: AtomicUsize::new(0),
+            kinds: Mutex::new(Vec::new()),
             answer: Mutex::new(answer),
         });
         let core = Core::new(
@@ -128,7 +150,8 @@ impl World {
                 legacy_calls_per_second: 0,
             },
         )
-        .unwrap();
+        .unwrap()
+        .with_key_source(Arc::new(OneKey::default()));
         core.bootstrap_tenant("default", None).await.unwrap();
         let t = core.tenant("default").await.unwrap();
         World {
@@ -140,13 +163,18 @@ impl World {
         }
     }
 
-    /// A custom database connection `legacy-db` in the given mode.
+    /// A custom database connection `legacy-db` in the given mode (legacy mode has a `create`
+    /// script too).
     async fn connection(&self, import: bool) -> Connection {
         let actor = Actor::new(&self.t.id, "test", "create:connections");
+        let mut scripts = json!({"login": "function login(e, p, cb) {}",
+                                 "get_user": "function getByEmail(e, cb) {}"});
+        if !import {
+            scripts["create"] = json!("function create(u, cb) {}");
+        }
         let body = json!({"name": "legacy-db", "strategy": "auth0", "options": {
             "enabledDatabaseCustomization": true, "import_mode": import,
-            "customScripts": {"login": "function login(e, p, cb) {}",
-                              "get_user": "function getByEmail(e, cb) {}"}}});
+            "passwordPolicy": "none", "customScripts": scripts}});
         let Value::Object(body) = body else {
             unreachable!()
         };
@@ -177,6 +205,23 @@ impl World {
 
     fn script_calls(&self) -> usize {
         self.runner.calls.load(Ordering::SeqCst)
+    }
+
+    /// The scripts run so far, in order.
+    fn scripts_run(&self) -> Vec<ScriptKind> {
+        self.runner.kinds.lock().unwrap().clone()
+    }
+
+    /// Creates `email` in `conn` as the Management API or a signup would.
+    async fn create(&self, conn: &Connection, email: &str) -> Result<User, CoreError> {
+        let b = UserCreate {
+            connection: conn.body.name.clone().unwrap_or_default(),
+            email: Some(email.into()),
+            password: Some("a new password".into()),
+            verify_email: Some(false),
+            ..Default::default()
+        };
+        self.core.user_create_in(&self.t, conn, b, None).await
     }
 }
 
@@ -325,4 +370,76 @@ async fn an_unanswering_store_opens_the_breaker_until_a_probe_gets_through() {
         vec![ScriptKind::Login]
     );
     assert_eq!(w.script_calls(), 4);
+}
+
+/// What Auth0's `get_user`, `create` and `login` templates answer for the legacy store holding
+/// [`ADA`]: she exists; anyone else does not until `create` adds them (as id 43).
+fn legacy_directory(req: &ScriptRequest) -> Result<Value, ScriptFailure> {
+    let email = req.args[0]["email"]
+        .as_str()
+        .or(req.args[0].as_str())
+        .unwrap_or_default()
+        .to_string();
+    match req.kind {
+        ScriptKind::GetUser if email == ADA.0 => Ok(json!({"user_id": "42", "email": ADA.0})),
+        ScriptKind::GetUser => Ok(Value::Null),
+        ScriptKind::Create => Ok(Value::Null),
+        ScriptKind::Login => Ok(json!({"user_id": "43", "email": email})),
+        other => Err(ScriptFailure::Runtime {
+            message: format!("no {other:?} script in this store"),
+        }),
+    }
+}
+
+#[tokio::test]
+async fn import_mode_creates_users_locally_after_get_user_finds_no_one() {
+    let w = World::new(Box::new(legacy_directory)).await;
+    let conn = w.connection(true).await;
+    let u = w.create(&conn, "new@example.com").await.unwrap();
+    assert_eq!(
+        w.scripts_run(),
+        vec![ScriptKind::GetUser],
+        "no create script"
+    );
+    let rec = w
+        .core
+        .store
+        .user_fetch(&w.t.id, &u.user_id)
+        .await
+        .unwrap()
+        .expect("the new user lives in Sluice's store");
+    assert!(
+        rec.password_hash
+            .is_some_and(|h| h.starts_with("$argon2id$"))
+    );
+    // A user of the legacy store exists, migrated or not.
+    let taken = w.create(&conn, ADA.0).await.unwrap_err();
+    assert!(matches!(taken, CoreError::Conflict { .. }), "{taken:?}");
+    assert_eq!(
+        w.scripts_run(),
+        vec![ScriptKind::GetUser, ScriptKind::GetUser]
+    );
+}
+
+#[tokio::test]
+async fn legacy_mode_creates_users_in_the_legacy_store_then_logs_them_in() {
+    let w = World::new(Box::new(legacy_directory)).await;
+    let conn = w.connection(false).await;
+    let u = w.create(&conn, "new@example.com").await.unwrap();
+    assert_eq!(u.user_id, "auth0|43", "the id the legacy store gave");
+    assert_eq!(
+        w.scripts_run(),
+        vec![ScriptKind::GetUser, ScriptKind::Create, ScriptKind::Login]
+    );
+    let rec = w
+        .core
+        .store
+        .user_fetch(&w.t.id, "auth0|43")
+        .await
+        .unwrap()
+        .expect("cached locally");
+    assert!(rec.password_hash.is_none(), "legacy mode keeps no password");
+    let taken = w.create(&conn, ADA.0).await.unwrap_err();
+    assert!(matches!(taken, CoreError::Conflict { .. }), "{taken:?}");
+    assert_eq!(w.scripts_run().len(), 4, "only get_user ran for her");
 }

@@ -3,6 +3,7 @@
 //! `configuration` values sealed at rest and never returned in plaintext.
 
 use crate::authz::Actor;
+use crate::db_connection::StoreMode;
 use crate::error::CoreError;
 use crate::ids;
 use crate::management::Management;
@@ -19,7 +20,8 @@ use std::collections::BTreeMap;
 /// Largest script Auth0 accepts: 100 KB.
 pub const MAX_SCRIPT_BYTES: usize = 100 * 1024;
 pub const ROOT_ATTRIBUTE_MODES: &[&str] = &["on_each_login", "on_first_login", "never_on_login"];
-/// Scripts allowed in import (trickle migration) mode.
+/// The scripts that run in import (trickle migration) mode. The others may stay stored (a
+/// legacy connection flips to import mode in one PATCH, as in Auth0's dashboard) and never run.
 pub const IMPORT_SCRIPTS: &[&str] = &["login", "get_user"];
 
 fn not_found() -> CoreError {
@@ -106,19 +108,6 @@ impl Core {
             }
         }
         if custom {
-            if import {
-                let extra: Vec<&str> = scripts
-                    .keys()
-                    .map(String::as_str)
-                    .filter(|k| !IMPORT_SCRIPTS.contains(k))
-                    .collect();
-                if !extra.is_empty() {
-                    return Err(CoreError::bad_request(format!(
-                        "In import mode only the login and get_user scripts are allowed; remove: {}",
-                        extra.join(", ")
-                    )));
-                }
-            }
             if scripts.contains_key("change_email") && !scripts.contains_key("get_user") {
                 return Err(CoreError::bad_request(
                     "The change_email script requires the get_user script",
@@ -404,6 +393,7 @@ impl Management {
         actor: &Actor,
         id: &str,
         patch: JsonMap,
+        force: bool,
     ) -> Result<Connection, CoreError> {
         actor.require("update:connections")?;
         for fixed in ["name", "strategy"] {
@@ -428,6 +418,16 @@ impl Management {
         self.core.check_enabled_clients(t, &b).await?;
         self.core.seal_configuration(&t.id, &c.id, &mut options);
         b.options = Some(options);
+        let (was, becomes) = (
+            StoreMode::of(&c),
+            StoreMode::of(&Connection {
+                id: c.id.clone(),
+                body: b.clone(),
+            }),
+        );
+        if was.scripted() && becomes == StoreMode::Local && !force {
+            self.refuse_stranding(t, &c).await?;
+        }
         c.body = b;
         self.core
             .store
@@ -456,6 +456,61 @@ impl Management {
             return Err(not_found());
         }
         Ok(())
+    }
+
+    /// `GET /api/v2/connections/{id}/migration` (a Sluice extension): where the connection's
+    /// users are in the migration off its legacy store.
+    pub async fn connection_migration(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<serde_json::Value, CoreError> {
+        actor.require("read:connections")?;
+        let c = self
+            .core
+            .connection_fetch(t, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let name = c.body.name.clone().unwrap_or_default();
+        let n = self.core.store.user_origin_counts(&t.id, &name).await?;
+        let mode = match StoreMode::of(&c) {
+            StoreMode::Local => "local",
+            StoreMode::Legacy => "legacy",
+            StoreMode::Import => "import",
+        };
+        Ok(serde_json::json!({
+            "connection_id": c.id,
+            "connection": name,
+            "mode": mode,
+            "users": {
+                "total": n.local + n.migrated + n.legacy_cached,
+                "migrated_by_login": n.migrated,
+                "legacy_cached": n.legacy_cached,
+                "created_locally": n.local,
+            },
+            // Who could no longer log in if "use my own database" were turned off now: legacy
+            // mode keeps no password for them. (Users of the legacy store that Sluice has never
+            // seen are not counted: only the legacy store knows them.)
+            "stranded_if_switched_off": n.legacy_cached,
+        }))
+    }
+
+    /// Refuses to turn the custom database of `c` off while users cached from its legacy store
+    /// (who have no password here) would be stranded.
+    async fn refuse_stranding(&self, t: &TenantCtx, c: &Connection) -> Result<(), CoreError> {
+        let name = c.body.name.clone().unwrap_or_default();
+        let n = self.core.store.user_origin_counts(&t.id, &name).await?;
+        if n.legacy_cached == 0 {
+            return Ok(());
+        }
+        Err(CoreError::BadRequest {
+            code: "operation_not_allowed",
+            message: format!(
+                "{} user(s) of this connection exist only in its legacy store (Sluice keeps no password for them); turning off the custom database would leave them unable to log in. Migrate them first (import mode), or repeat the request with ?force=true. GET /api/v2/connections/{}/migration lists the counts.",
+                n.legacy_cached, c.id
+            ),
+        })
     }
 }
 

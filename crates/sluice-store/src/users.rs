@@ -6,7 +6,9 @@
 
 use crate::{FilteredPage, SqlStore, dispatch, map_err};
 use sluice_core::model::{UserOrigin, UserRecord};
-use sluice_core::ports::{AttemptKey, Page, StoreError, StoreResult, UserFilter, UserStore};
+use sluice_core::ports::{
+    AttemptKey, OriginCounts, Page, StoreError, StoreResult, UserFilter, UserStore,
+};
 use sqlx::Row;
 
 const COLUMNS: &str = "tenant_id, user_id, connection, email_key, username_key, body, password_hash, origin, version, logins_count, last_login, last_ip";
@@ -227,5 +229,32 @@ impl UserStore for SqlStore {
         .await
         .map(|r| r.rows_affected() > 0)
         .map_err(map_err("user")))
+    }
+
+    async fn user_origin_counts(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+    ) -> StoreResult<OriginCounts> {
+        // `origin` holds the serde form of `UserOrigin`, tag first: `{"kind":"migrated",...}`.
+        let q = "SELECT \
+             COALESCE(SUM(CASE WHEN origin LIKE '{\"kind\":\"local\"%' THEN 1 ELSE 0 END), 0) AS local, \
+             COALESCE(SUM(CASE WHEN origin LIKE '{\"kind\":\"migrated\"%' THEN 1 ELSE 0 END), 0) AS migrated, \
+             COALESCE(SUM(CASE WHEN origin LIKE '{\"kind\":\"legacy_cached\"%' THEN 1 ELSE 0 END), 0) AS legacy_cached \
+             FROM users WHERE tenant_id = $1 AND connection = $2";
+        dispatch!(self, |p| {
+            let r = sqlx::query(q)
+                .bind(tenant_id)
+                .bind(connection)
+                .fetch_one(p)
+                .await
+                .map_err(map_err("user"))?;
+            let n = |c: &str| r.try_get::<i64, _>(c).map_err(crate::db_err);
+            Ok(OriginCounts {
+                local: n("local")?,
+                migrated: n("migrated")?,
+                legacy_cached: n("legacy_cached")?,
+            })
+        })
     }
 }

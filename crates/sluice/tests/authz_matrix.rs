@@ -78,6 +78,12 @@ const MATRIX: &[(&str, &str, &str, &[&str])] = &[
     ),
     (
         "GET",
+        "/api/v2/connections/{id}/migration",
+        "/api/v2/connections/con_nope/migration",
+        &["read:connections"],
+    ),
+    (
+        "GET",
         "/api/v2/resource-servers",
         "/api/v2/resource-servers",
         &["read:resource_servers"],

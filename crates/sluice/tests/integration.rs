@@ -21,6 +21,7 @@ mod legacy_flows;
 mod legacy_outage;
 mod login_flows;
 mod mgmt_api;
+mod migration;
 mod oidc_client;
 mod oidc_flows;
 mod ops;

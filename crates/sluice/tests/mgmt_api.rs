@@ -265,10 +265,6 @@ async fn connection_validation(backend: &str) {
             "not supported",
         ),
         (
-            json!({"name": "ok", "strategy": "auth0", "options": {"enabledDatabaseCustomization": true, "import_mode": true, "customScripts": {"login": LOGIN, "get_user": GET_USER, "create": LOGIN}}}),
-            "only the login and get_user",
-        ),
-        (
             json!({"name": "ok", "strategy": "auth0", "options": {"enabledDatabaseCustomization": true, "customScripts": {"login": LOGIN, "change_email": LOGIN}}}),
             "requires the get_user script",
         ),

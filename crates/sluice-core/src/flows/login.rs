@@ -302,14 +302,17 @@ impl Core {
                     }
                     return self.finish_login(rec, req.ip, Vec::new(), guard).await;
                 }
+                if !custom {
+                    // Cached from a legacy store that has since been switched off (forced):
+                    // there is no password here to check, and no script may run any more.
+                    self.spend_a_password_check(req.password).await;
+                    return Err(LoginFailure::WrongPassword {
+                        user_id: rec.profile.user_id,
+                    });
+                }
             } else if !custom {
                 // Spend the time a real check takes, so unknown users are not distinguishable.
-                let (hasher, hash, pw) = (
-                    self.hasher.clone(),
-                    self.dummy_hash.clone(),
-                    req.password.to_string(),
-                );
-                let _ = self.with_hash_slot(move || hasher.verify(&pw, &hash)).await;
+                self.spend_a_password_check(req.password).await;
                 return Err(LoginFailure::UnknownUser);
             }
         }
@@ -349,6 +352,16 @@ impl Core {
         };
         self.finish_login(rec, req.ip, vec![ScriptKind::Login], guard)
             .await
+    }
+
+    /// Verifies `password` against a hash of no one's, for the time a real check takes.
+    async fn spend_a_password_check(&self, password: &str) {
+        let (hasher, hash, pw) = (
+            self.hasher.clone(),
+            self.dummy_hash.clone(),
+            password.to_string(),
+        );
+        let _ = self.with_hash_slot(move || hasher.verify(&pw, &hash)).await;
     }
 
     /// Import mode: creates the local user from the script's profile with the password just

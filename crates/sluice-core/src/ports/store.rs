@@ -135,6 +135,24 @@ pub trait UserStore: Send + Sync {
         clear_attempts: Option<&AttemptKey>,
     ) -> StoreResult<Option<UserRecord>>;
     async fn user_delete(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool>;
+    /// The users of connection `connection` (its name) counted by how they came to be here.
+    async fn user_origin_counts(
+        &self,
+        tenant_id: &str,
+        connection: &str,
+    ) -> StoreResult<OriginCounts>;
+}
+
+/// How many users of one connection are in Sluice's store, by origin
+/// ([`UserOrigin`](crate::model::UserOrigin)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OriginCounts {
+    /// Created here (signup or the Management API).
+    pub local: i64,
+    /// Migrated from the legacy store by their first login (import mode).
+    pub migrated: i64,
+    /// Profiles cached from the legacy store in legacy mode, without a password.
+    pub legacy_cached: i64,
 }
 
 /// One tenant log event as stored: `body` is the Auth0-shaped event.

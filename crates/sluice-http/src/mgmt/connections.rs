@@ -57,14 +57,36 @@ pub async fn get(
     Ok(Json(s.mgmt.connection_get(&m.t, &m.actor, &id).await?))
 }
 
+/// `PATCH`'s query: `force=true` (a Sluice extension) turns a custom database off even though
+/// users cached from its legacy store would be stranded.
+#[derive(Debug, Deserialize)]
+pub struct UpdateQuery {
+    #[serde(default, deserialize_with = "crate::extract::de_bool")]
+    pub force: bool,
+}
+
 pub async fn update(
     State(s): State<AppState>,
     m: Mgmt,
     Path(id): Path<String>,
+    Q(q): Q<UpdateQuery>,
     JsonObject(b): JsonObject,
 ) -> ApiResult<Json<Connection>> {
     Ok(Json(
-        s.mgmt.connection_update(&m.t, &m.actor, &id, b).await?,
+        s.mgmt
+            .connection_update(&m.t, &m.actor, &id, b, q.force)
+            .await?,
+    ))
+}
+
+/// `GET /api/v2/connections/{id}/migration` (a Sluice extension).
+pub async fn migration(
+    State(s): State<AppState>,
+    m: Mgmt,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(
+        s.mgmt.connection_migration(&m.t, &m.actor, &id).await?,
     ))
 }
 

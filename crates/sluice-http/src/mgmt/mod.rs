@@ -134,6 +134,14 @@ pub const ROUTES: &[Route] = &[
     ),
     route!(
         "GET",
+        "/api/v2/connections/{id}/migration",
+        ["read:connections"],
+        "connections",
+        "Migration progress of a custom database connection (Sluice extension)",
+        get(connections::migration)
+    ),
+    route!(
+        "GET",
         "/api/v2/resource-servers",
         ["read:resource_servers"],
         "resource-servers",

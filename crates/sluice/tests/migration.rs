@@ -1,0 +1,175 @@
+//! The migration off a legacy store as an operator follows it, on both store backends: progress
+//! per connection (`GET /api/v2/connections/{id}/migration`, a Sluice extension) and the
+//! switch-off guard. Legacy mode caches users without a password; a legacy connection flips to
+//! import mode in one PATCH that keeps its other scripts; each cached user migrates at their
+//! next login; turning "use my own database" off is refused while any cached user would be
+//! stranded (unless forced), and once everyone has migrated it works and they log in with the
+//! passwords they always had.
+
+use crate::support::{app_and_connection, login};
+use serde_json::{Value, json};
+use sluice_testkit::TestServer;
+use sluice_testkit::legacy::{LegacyKind, LegacyStore};
+
+type App = (String, String);
+
+const ALICE: (&str, &str) = ("alice@example.com", "alice-pw");
+const BOB: (&str, &str) = ("bob@example.com", "bob-pw");
+
+async fn connection_id(s: &TestServer, tok: &str) -> String {
+    let (_, conns) = s
+        .call("GET", "/api/v2/connections?name=db", Some(tok), None)
+        .await;
+    conns[0]["id"].as_str().unwrap().to_string()
+}
+
+async fn progress(s: &TestServer, tok: &str, id: &str) -> Value {
+    let (st, p) = s
+        .call(
+            "GET",
+            &format!("/api/v2/connections/{id}/migration"),
+            Some(tok),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{p}");
+    p
+}
+
+async fn patch_options(s: &TestServer, tok: &str, id: &str, query: &str, o: Value) -> (u16, Value) {
+    s.call(
+        "PATCH",
+        &format!("/api/v2/connections/{id}{query}"),
+        Some(tok),
+        Some(json!({ "options": o })),
+    )
+    .await
+}
+
+async fn logs_in(s: &TestServer, app: &App, who: (&str, &str)) -> u16 {
+    login(s, app, "db", who.0, who.1, "openid").await.0
+}
+
+/// `legacy`'s options with every script kept, in import mode or switched off.
+fn flipped(legacy: &LegacyStore, import: bool, custom: bool) -> Value {
+    let mut o = legacy.options(false);
+    o["import_mode"] = json!(import);
+    o["enabledDatabaseCustomization"] = json!(custom);
+    o
+}
+
+async fn journey(backend: &str) {
+    let legacy = LegacyStore::new(
+        LegacyKind::Postgres,
+        &[(ALICE.0, ALICE.1, "alice"), (BOB.0, BOB.1, "bob")],
+    )
+    .await;
+    let s = TestServer::start(backend).await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "db", legacy.options(false)).await;
+    let id = connection_id(&s, &tok).await;
+    assert_eq!(
+        progress(&s, &tok, &id).await,
+        json!({"connection_id": id, "connection": "db", "mode": "legacy",
+               "users": {"total": 0, "migrated_by_login": 0, "legacy_cached": 0, "created_locally": 0},
+               "stranded_if_switched_off": 0})
+    );
+
+    // Legacy mode: both log in through the scripts and are cached without a password.
+    assert_eq!(logs_in(&s, &app, ALICE).await, 200);
+    assert_eq!(logs_in(&s, &app, BOB).await, 200);
+    let p = progress(&s, &tok, &id).await;
+    assert_eq!(p["users"]["legacy_cached"], 2, "{p}");
+    assert_eq!(p["stranded_if_switched_off"], 2, "{p}");
+
+    // Switching the custom database off now would strand them: refused, nothing changed.
+    let (st, e) = patch_options(&s, &tok, &id, "", flipped(&legacy, false, false)).await;
+    assert_eq!(st, 400, "{e}");
+    assert_eq!(e["errorCode"], "operation_not_allowed", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("2 user(s)"), "{e}");
+    let (_, c) = s
+        .call(
+            "GET",
+            &format!("/api/v2/connections/{id}"),
+            Some(&tok),
+            None,
+        )
+        .await;
+    assert_eq!(c["options"]["enabledDatabaseCustomization"], true);
+
+    // One PATCH flips it to import mode, its other scripts kept.
+    let (st, c) = patch_options(&s, &tok, &id, "", flipped(&legacy, true, true)).await;
+    assert_eq!(st, 200, "{c}");
+    assert!(c["options"]["customScripts"]["create"].is_string(), "{c}");
+    assert_eq!(logs_in(&s, &app, ALICE).await, 200);
+    let p = progress(&s, &tok, &id).await;
+    assert_eq!(p["mode"], "import");
+    assert_eq!(
+        (
+            p["users"]["migrated_by_login"].clone(),
+            p["users"]["legacy_cached"].clone()
+        ),
+        (json!(1), json!(1)),
+        "{p}"
+    );
+    let (st, e) = patch_options(&s, &tok, &id, "", flipped(&legacy, false, false)).await;
+    assert_eq!(st, 400, "Bob would still be stranded: {e}");
+    assert!(e["message"].as_str().unwrap().contains("1 user(s)"), "{e}");
+
+    // Bob's next login migrates him too; then the legacy store can go.
+    assert_eq!(logs_in(&s, &app, BOB).await, 200);
+    let p = progress(&s, &tok, &id).await;
+    assert_eq!(p["users"]["migrated_by_login"], 2, "{p}");
+    assert_eq!(p["stranded_if_switched_off"], 0, "{p}");
+    let (st, c) = patch_options(&s, &tok, &id, "", flipped(&legacy, false, false)).await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(progress(&s, &tok, &id).await["mode"], "local");
+    legacy.reset_runs().await;
+    assert_eq!(logs_in(&s, &app, ALICE).await, 200);
+    assert_eq!(logs_in(&s, &app, BOB).await, 200);
+    assert_eq!(
+        logs_in(&s, &app, (ALICE.0, "wrong")).await,
+        403,
+        "her password is checked locally"
+    );
+    assert!(
+        legacy.runs().await.is_empty(),
+        "no script ran after the switch-off"
+    );
+}
+sluice_store::both_backends!(
+    a_legacy_connection_migrates_and_switches_off_only_when_no_one_is_stranded,
+    journey
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_switch_off_strands_the_cached_users_it_was_warned_about() {
+    let legacy = LegacyStore::new(LegacyKind::Postgres, &[(ALICE.0, ALICE.1, "alice")]).await;
+    let s = TestServer::start("sqlite").await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "db", legacy.options(false)).await;
+    let id = connection_id(&s, &tok).await;
+    assert_eq!(logs_in(&s, &app, ALICE).await, 200);
+    let (st, c) = patch_options(&s, &tok, &id, "?force=true", flipped(&legacy, false, false)).await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(c["options"]["enabledDatabaseCustomization"], false);
+    legacy.reset_runs().await;
+    assert_eq!(
+        logs_in(&s, &app, ALICE).await,
+        403,
+        "she has no password in Sluice"
+    );
+    assert!(
+        legacy.runs().await.is_empty(),
+        "a switched-off connection never runs its scripts"
+    );
+    let (st, e) = patch_options(
+        &s,
+        &tok,
+        &id,
+        "?force=maybe",
+        flipped(&legacy, false, false),
+    )
+    .await;
+    assert_eq!(st, 400, "{e}");
+}

@@ -70,6 +70,22 @@ pub(crate) fn is_import(c: &Connection) -> bool {
     StoreMode::of(c) == StoreMode::Import
 }
 
+/// The user as the Management API shows it: for a user that came through a custom database,
+/// the first identity says how (never stored: the store's profile has no `migration`). Users
+/// created here keep Auth0's plain shape.
+fn shown(r: UserRecord) -> User {
+    let mut u = r.profile;
+    let m = match r.origin {
+        UserOrigin::Local => return u,
+        UserOrigin::Migrated { at, .. } => serde_json::json!({"origin": "migrated", "at": at}),
+        UserOrigin::LegacyCached => serde_json::json!({"origin": "legacy_cached"}),
+    };
+    if let Some(i) = u.identities.first_mut() {
+        i.migration = Some(m);
+    }
+    u
+}
+
 fn merge_metadata(target: &mut JsonMap, patch: JsonMap) {
     for (k, v) in patch {
         if v.is_null() {
@@ -178,6 +194,7 @@ impl Core {
                 is_social: false,
                 access_token: None,
                 refresh_token: None,
+                migration: None,
             }],
             user_metadata: b.user_metadata.unwrap_or_default(),
             app_metadata: b.app_metadata.unwrap_or_default(),
@@ -274,7 +291,11 @@ impl Management {
         let b: UserCreate =
             serde_json::from_value(serde_json::Value::Object(body)).map_err(CoreError::payload)?;
         let conn = self.core.connection_for_users(t, &b.connection).await?;
-        self.core.user_create_in(t, &conn, b, None).await
+        let u = self.core.user_create_in(t, &conn, b, None).await?;
+        Ok(match self.core.store.user_fetch(&t.id, &u.user_id).await? {
+            Some(r) => shown(r),
+            None => u,
+        })
     }
 
     pub async fn user_get(
@@ -284,13 +305,13 @@ impl Management {
         user_id: &str,
     ) -> Result<User, CoreError> {
         actor.require_self_or(user_id, &["read:users"], &["read:current_user"])?;
-        Ok(self
-            .core
-            .store
-            .user_fetch(&t.id, user_id)
-            .await?
-            .ok_or_else(not_found)?
-            .profile)
+        Ok(shown(
+            self.core
+                .store
+                .user_fetch(&t.id, user_id)
+                .await?
+                .ok_or_else(not_found)?,
+        ))
     }
 
     /// `GET /api/v2/users` with `q` (see [`user_query`]) or `connection`.
@@ -313,7 +334,7 @@ impl Management {
         }
         let (rows, total) = self.core.store.user_search(&t.id, &filter, page).await?;
         Ok(Listed {
-            items: rows.into_iter().map(|r| r.profile).collect(),
+            items: rows.into_iter().map(shown).collect(),
             start: page.offset,
             limit: page.limit,
             total,
@@ -350,7 +371,7 @@ impl Management {
                 },
             )
             .await?;
-        Ok(rows.into_iter().map(|r| r.profile).collect())
+        Ok(rows.into_iter().map(shown).collect())
     }
 
     pub async fn user_update(
@@ -478,7 +499,7 @@ impl Management {
                 Ok(())
             })
             .await?;
-        Ok(r.profile)
+        Ok(shown(r))
     }
 
     /// `PATCH /api/v2/users/{id}` with an end user's token: only the user's own
@@ -546,7 +567,7 @@ impl Management {
                 Ok(())
             })
             .await?;
-        Ok(r.profile)
+        Ok(shown(r))
     }
 
     pub async fn user_delete(

@@ -52,6 +52,7 @@ fn user(tenant: &str, id: &str, conn: &str, email: &str, username: Option<&str>)
                 is_social: false,
                 access_token: None,
                 refresh_token: None,
+                migration: None,
             }],
             user_metadata: Default::default(),
             app_metadata: Default::default(),

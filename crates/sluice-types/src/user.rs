@@ -16,6 +16,11 @@ pub struct Identity {
     pub access_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// How a user of a custom database came to be in Sluice's store (a Sluice extension,
+    /// read-only): the Management API shows `{"origin": "migrated", "at": ...}` or
+    /// `{"origin": "legacy_cached"}` here; it is never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<serde_json::Value>,
 }
 
 /// A user as the Management API returns it. Never carries a password or hash.

@@ -4,9 +4,10 @@
 //! import mode in one PATCH that keeps its other scripts; each cached user migrates at their
 //! next login; turning "use my own database" off is refused while any cached user would be
 //! stranded (unless forced), and once everyone has migrated it works and they log in with the
-//! passwords they always had.
+//! passwords they always had. Each user shows where they came from (`identities[0].migration`),
+//! and each migration is a `migration` tenant log event.
 
-use crate::support::{app_and_connection, login};
+use crate::support::{app_and_connection, login, reset_submit, reset_ticket};
 use serde_json::{Value, json};
 use sluice_testkit::TestServer;
 use sluice_testkit::legacy::{LegacyKind, LegacyStore};
@@ -44,6 +45,19 @@ async fn patch_options(s: &TestServer, tok: &str, id: &str, query: &str, o: Valu
         Some(json!({ "options": o })),
     )
     .await
+}
+
+async fn user_by_email(s: &TestServer, tok: &str, email: &str) -> Value {
+    let (st, users) = s
+        .call(
+            "GET",
+            &format!("/api/v2/users-by-email?email={email}"),
+            Some(tok),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{users}");
+    users[0].clone()
 }
 
 async fn logs_in(s: &TestServer, app: &App, who: (&str, &str)) -> u16 {
@@ -112,6 +126,47 @@ async fn journey(backend: &str) {
         (json!(1), json!(1)),
         "{p}"
     );
+    // Each user shows where they came from; Alice's migration is in the tenant log, for a
+    // process that archives migrated rows of the legacy store.
+    let alice = user_by_email(&s, &tok, ALICE.0).await;
+    assert_eq!(
+        alice["identities"][0]["migration"]["origin"], "migrated",
+        "{alice}"
+    );
+    assert!(
+        alice["identities"][0]["migration"]["at"].is_string(),
+        "{alice}"
+    );
+    let bob = user_by_email(&s, &tok, BOB.0).await;
+    assert_eq!(
+        bob["identities"][0]["migration"],
+        json!({"origin": "legacy_cached"})
+    );
+    let t = s.core().tenant("default").await.unwrap();
+    let stored = s
+        .core()
+        .store
+        .user_fetch(&t.id, alice["user_id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        stored.unwrap().unwrap().profile.identities[0].migration,
+        None,
+        "shown, never stored"
+    );
+    let (st, events) = s
+        .call("GET", "/api/v2/logs?q=type:migration", Some(&tok), None)
+        .await;
+    assert_eq!(st, 200, "{events}");
+    let events = events.as_array().unwrap().clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["user_id"], alice["user_id"]);
+    assert_eq!(events[0]["connection"], "db");
+    assert_eq!(events[0]["details"]["by"], "login");
+    assert_eq!(
+        events[0]["details"]["legacy_user_id"],
+        alice["identities"][0]["user_id"]
+    );
+
     let (st, e) = patch_options(&s, &tok, &id, "", flipped(&legacy, false, false)).await;
     assert_eq!(st, 400, "Bob would still be stranded: {e}");
     assert!(e["message"].as_str().unwrap().contains("1 user(s)"), "{e}");
@@ -172,4 +227,24 @@ async fn a_forced_switch_off_strands_the_cached_users_it_was_warned_about() {
     )
     .await;
     assert_eq!(st, 400, "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_reset_that_migrates_a_user_is_logged_as_a_migration() {
+    let legacy = LegacyStore::new(LegacyKind::Postgres, &[(ALICE.0, ALICE.1, "alice")]).await;
+    let s = TestServer::start("sqlite").await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "db", legacy.options(true)).await;
+    let ticket = reset_ticket(&s, "db", ALICE.0)
+        .await
+        .expect("get_user found her");
+    assert_eq!(reset_submit(&s, &ticket, "new-pw", "new-pw").await.0, 200);
+    let (_, events) = s
+        .call("GET", "/api/v2/logs?q=type:migration", Some(&tok), None)
+        .await;
+    assert_eq!(events.as_array().map(Vec::len), Some(1), "{events}");
+    assert_eq!(events[0]["details"]["by"], "password_reset");
+    let alice = user_by_email(&s, &tok, ALICE.0).await;
+    assert_eq!(alice["identities"][0]["migration"]["origin"], "migrated");
+    assert_eq!(logs_in(&s, &app, (ALICE.0, "new-pw")).await, 200);
 }

@@ -378,6 +378,7 @@ impl Core {
         match self.store.user_insert(&rec).await {
             Ok(()) => {
                 tracing::info!(user_id = %rec.profile.user_id, "user migrated from the custom database");
+                self.log_migration(t, conn, &rec, "login").await;
                 Ok(rec)
             }
             Err(StoreError::Conflict(_)) => {
@@ -410,6 +411,7 @@ impl Core {
                         .await?;
                     if migrated {
                         tracing::info!(user_id = %existing.profile.user_id, "legacy-cached user migrated");
+                        self.log_migration(t, conn, &existing, "login").await;
                         return Ok(existing);
                     }
                     return self.password_of(existing, password).await;
@@ -418,6 +420,38 @@ impl Core {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Records a `migration` tenant log event: `user` now lives in Sluice's store, so an
+    /// independent process may archive or delete its row in the legacy store. `by`: the flow
+    /// that migrated it (`login`, `password_reset`).
+    pub(crate) async fn log_migration(
+        &self,
+        t: &TenantCtx,
+        conn: &Connection,
+        user: &UserRecord,
+        by: &str,
+    ) {
+        let raw_id = user
+            .profile
+            .identities
+            .first()
+            .map(|i| i.user_id.clone())
+            .unwrap_or_default();
+        self.log_event(
+            t,
+            crate::logs::LogEvent {
+                log_type: "migration",
+                description: "User migrated from the legacy store".into(),
+                user_id: Some(user.profile.user_id.clone()),
+                user_name: user.profile.email.clone(),
+                connection: conn.body.name.clone(),
+                connection_id: Some(conn.id.clone()),
+                details: Some(serde_json::json!({"by": by, "legacy_user_id": raw_id})),
+                ..Default::default()
+            },
+        )
+        .await;
     }
 
     /// The local record of a user migrated from a custom database: the script's profile, the

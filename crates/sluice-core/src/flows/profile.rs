@@ -155,6 +155,7 @@ impl ScriptProfile {
                 is_social: false,
                 access_token: None,
                 refresh_token: None,
+                migration: None,
             }],
             user_metadata: JsonMap::new(),
             app_metadata: JsonMap::new(),

@@ -361,7 +361,10 @@ impl Core {
         };
         let rec = self.migrated_record(t, conn, &p, new_password).await?;
         match self.store.user_insert(&rec).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.log_migration(t, conn, &rec, "password_reset").await;
+                Ok(())
+            }
             Err(crate::ports::StoreError::Conflict(what)) => {
                 match self.store.user_fetch(&t.id, &rec.profile.user_id).await? {
                     Some(existing) if existing.connection != rec.connection => {

@@ -496,6 +496,41 @@ impl Management {
         }))
     }
 
+    /// [`connection_migration`](Self::connection_migration) of every database connection of
+    /// the tenant that has, or had, users from a custom database (or runs one now).
+    pub async fn migrations_all(
+        &self,
+        t: &TenantCtx,
+        actor: &Actor,
+    ) -> Result<Vec<serde_json::Value>, CoreError> {
+        actor.require("read:connections")?;
+        let (docs, _) = self
+            .core
+            .store
+            .doc_list(
+                &t.id,
+                DocKind::Connection,
+                None,
+                Page {
+                    offset: 0,
+                    limit: 1000,
+                },
+            )
+            .await?;
+        let mut out = Vec::new();
+        for d in docs {
+            let p = self.connection_migration(t, actor, &d.id).await?;
+            let users = &p["users"];
+            if p["mode"] != "local"
+                || users["migrated_by_login"] != 0
+                || users["legacy_cached"] != 0
+            {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
     /// Refuses to turn the custom database of `c` off while users cached from its legacy store
     /// (who have no password here) would be stranded.
     async fn refuse_stranding(&self, t: &TenantCtx, c: &Connection) -> Result<(), CoreError> {

@@ -1,4 +1,5 @@
-//! The command line: `sluice serve` and `sluice tenants create|list`.
+//! The command line: `sluice serve`, `sluice tenants create|list`, `sluice scripts run` and
+//! `sluice migrate status`.
 
 use crate::config::{ConfigArgs, Settings};
 use crate::server;
@@ -28,6 +29,26 @@ pub enum Command {
     Scripts {
         #[command(subcommand)]
         command: ScriptsCommand,
+    },
+    /// Follow the migration off legacy user stores
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Print each custom database connection's migration progress: a table, or JSON with --json
+    Status {
+        /// The tenant
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Print the Management API's JSON (GET /api/v2/connections/{id}/migration) instead
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
 }
 
@@ -92,6 +113,50 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             true => Ok(()),
             false => Err("the script failed (see \"error\" above)".into()),
         },
+        Command::Migrate {
+            command:
+                MigrateCommand::Status {
+                    tenant,
+                    json,
+                    config,
+                },
+        } => {
+            let s = settings(&config)?;
+            let public = s
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", s.listen));
+            let core = server::build_core(&s, public)
+                .await
+                .map_err(|e| e.to_string())?;
+            let t = core.tenant(&tenant).await.map_err(|e| e.to_string())?;
+            let actor = sluice_core::authz::Actor::new(&t.id, "cli", "read:connections");
+            let all = sluice_core::management::Management::new(core)
+                .migrations_all(&t, &actor)
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+                return Ok(());
+            }
+            println!(
+                "connection\tmode\tusers\tmigrated_by_login\tlegacy_cached\tcreated_locally\tstranded_if_switched_off"
+            );
+            for p in &all {
+                let u = &p["users"];
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    p["connection"].as_str().unwrap_or_default(),
+                    p["mode"].as_str().unwrap_or_default(),
+                    u["total"],
+                    u["migrated_by_login"],
+                    u["legacy_cached"],
+                    u["created_locally"],
+                    p["stranded_if_switched_off"]
+                );
+            }
+            Ok(())
+        }
         Command::Tenants { command } => match command {
             TenantsCommand::Create { name, config } => {
                 let s = settings(&config)?;

@@ -248,3 +248,45 @@ async fn a_password_reset_that_migrates_a_user_is_logged_as_a_migration() {
     assert_eq!(alice["identities"][0]["migration"]["origin"], "migrated");
     assert_eq!(logs_in(&s, &app, (ALICE.0, "new-pw")).await, 200);
 }
+
+/// `sluice migrate status` (the binary) against a server's store.
+fn migrate_status(s: &TestServer, json: bool) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+    cmd.args(["migrate", "status", "--data-dir"])
+        .arg(&s.data_dir)
+        .args(["--database-url", s.db_url()])
+        .env_remove("SLUICE_DATABASE_URL")
+        .env_remove("SLUICE_CONFIG");
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.output().expect("the sluice binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_reports_the_same_progress_as_the_api() {
+    let legacy = LegacyStore::new(
+        LegacyKind::Postgres,
+        &[(ALICE.0, ALICE.1, "alice"), (BOB.0, BOB.1, "bob")],
+    )
+    .await;
+    let s = TestServer::start("sqlite").await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "db", legacy.options(false)).await;
+    let id = connection_id(&s, &tok).await;
+    assert_eq!(logs_in(&s, &app, ALICE).await, 200);
+    let api = progress(&s, &tok, &id).await;
+    let cli: Value = serde_json::from_str(&migrate_status(&s, true)).unwrap();
+    assert_eq!(cli, json!([api]));
+    let table = migrate_status(&s, false);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert!(lines[0].starts_with("connection\tmode\tusers"), "{table}");
+    assert_eq!(lines[1], "db\tlegacy\t1\t0\t1\t0\t1", "{table}");
+}

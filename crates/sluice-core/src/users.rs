@@ -202,6 +202,7 @@ impl Core {
             last_ip: None,
             logins_count: 0,
             blocked: b.blocked,
+            last_password_reset: None,
         };
         let record = UserRecord {
             tenant_id: t.id.clone(),
@@ -438,8 +439,10 @@ impl Management {
         } else if let Some(e) = &p.email {
             validate_email(e)?;
         }
+        // The change_password script may say when (`{ last_password_reset }`).
+        let mut legacy_reset_at = None;
         if scripted && let Some(pw) = p.password.clone() {
-            self.core.legacy_change_password(t, &conn, &r, &pw).await?;
+            legacy_reset_at = self.core.legacy_change_password(t, &conn, &r, &pw).await?;
         }
         if let Some(u) = &p.username {
             if !DbSettings::of(&conn).requires_username {
@@ -477,6 +480,10 @@ impl Management {
                 }
                 if let Some(h) = &new_hash {
                     r.password_hash = Some(h.clone());
+                    r.profile.last_password_reset = Some(now.clone());
+                }
+                if let Some(at) = &legacy_reset_at {
+                    r.profile.last_password_reset = Some(at.clone());
                 }
                 macro_rules! set { ($($f:ident),*) => { $( if p.$f.is_some() { r.profile.$f = p.$f.clone(); } )* } }
                 set!(

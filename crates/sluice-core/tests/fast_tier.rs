@@ -163,14 +163,15 @@ impl World {
         }
     }
 
-    /// A custom database connection `legacy-db` in the given mode (legacy mode has a `create`
-    /// script too).
+    /// A custom database connection `legacy-db` in the given mode (legacy mode has `create` and
+    /// `change_password` scripts too).
     async fn connection(&self, import: bool) -> Connection {
         let actor = Actor::new(&self.t.id, "test", "create:connections");
         let mut scripts = json!({"login": "function login(e, p, cb) {}",
                                  "get_user": "function getByEmail(e, cb) {}"});
         if !import {
             scripts["create"] = json!("function create(u, cb) {}");
+            scripts["change_password"] = json!("function changePassword(e, p, cb) {}");
         }
         let body = json!({"name": "legacy-db", "strategy": "auth0", "options": {
             "enabledDatabaseCustomization": true, "import_mode": import,
@@ -442,4 +443,45 @@ async fn legacy_mode_creates_users_in_the_legacy_store_then_logs_them_in() {
     let taken = w.create(&conn, ADA.0).await.unwrap_err();
     assert!(matches!(taken, CoreError::Conflict { .. }), "{taken:?}");
     assert_eq!(w.scripts_run().len(), 4, "only get_user ran for her");
+}
+
+#[tokio::test]
+async fn a_change_password_script_may_say_when_the_password_was_reset() {
+    let w = World::new(Box::new(|req: &ScriptRequest| match req.kind {
+        ScriptKind::ChangePassword if req.args[1] == json!("with a date") => {
+            Ok(json!({"last_password_reset": 1_767_225_600_000_i64}))
+        }
+        ScriptKind::ChangePassword => Ok(json!(true)),
+        _ => legacy_login(req),
+    }))
+    .await;
+    let conn = w.connection(false).await;
+    w.login(&conn, ADA, "192.0.2.1").await.unwrap();
+    let mgmt = Management::new(w.core.clone());
+    let actor = Actor::new(&w.t.id, "test", "update:users");
+    let change = |pw: &str| {
+        let Value::Object(body) = json!({ "password": pw }) else {
+            unreachable!()
+        };
+        mgmt.user_update(&w.t, &actor, "auth0|42", body)
+    };
+    let u = change("no date").await.unwrap();
+    assert_eq!(
+        u.last_password_reset, None,
+        "`true` says nothing about when"
+    );
+    let u = change("with a date").await.unwrap();
+    assert_eq!(
+        u.last_password_reset.as_deref(),
+        Some("2026-01-01T00:00:00.000Z"),
+        "Date.now() milliseconds, kept on the cached profile"
+    );
+    assert_eq!(
+        w.scripts_run(),
+        vec![
+            ScriptKind::Login,
+            ScriptKind::ChangePassword,
+            ScriptKind::ChangePassword
+        ]
+    );
 }

@@ -60,6 +60,7 @@ fn user(tenant: &str, id: &str, conn: &str, email: &str, username: Option<&str>)
             last_ip: None,
             logins_count: 0,
             blocked: None,
+            last_password_reset: None,
         },
     }
 }

@@ -62,6 +62,9 @@ pub struct User {
     pub logins_count: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked: Option<bool>,
+    /// When the password was last changed or reset (RFC 3339), as Auth0 keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_password_reset: Option<String>,
 }
 
 /// `POST /api/v2/users`.

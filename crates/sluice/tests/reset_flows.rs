@@ -16,13 +16,15 @@ async fn local_reset(backend: &str) {
     let s = TestServer::start(backend).await;
     let tok = s.mgmt_token().await;
     let app = app_and_connection(&s, &tok, "db", json!({"passwordPolicy": "fair"})).await;
-    s.call(
-        "POST",
-        "/api/v2/users",
-        Some(&tok),
-        Some(json!({"connection": "db", "email": "r@example.com", "password": "OldPassw0rd"})),
-    )
-    .await;
+    let (_, created) = s
+        .call(
+            "POST",
+            "/api/v2/users",
+            Some(&tok),
+            Some(json!({"connection": "db", "email": "r@example.com", "password": "OldPassw0rd"})),
+        )
+        .await;
+    assert!(created.get("last_password_reset").is_none(), "{created}");
     // Unknown users get the same answer and no email.
     assert_eq!(reset_ticket(&s, "db", "nobody@example.com").await, None);
     // Lock the user out with brute force first: a reset lifts the block.
@@ -53,6 +55,16 @@ async fn local_reset(backend: &str) {
     let (st, body) = reset_submit(&s, &ticket, "NewPassw0rd", "NewPassw0rd").await;
     assert_eq!(st, 200, "{body}");
     assert!(body.contains("Your password has been changed"));
+    let uid = created["user_id"].as_str().unwrap().replace('|', "%7C");
+    let (_, u) = s
+        .call("GET", &format!("/api/v2/users/{uid}"), Some(&tok), None)
+        .await;
+    assert!(
+        u["last_password_reset"]
+            .as_str()
+            .is_some_and(|at| at.ends_with('Z')),
+        "the reset is recorded: {u}"
+    );
     assert_eq!(
         reset_submit(&s, &ticket, "Other1Passw0rd", "Other1Passw0rd")
             .await

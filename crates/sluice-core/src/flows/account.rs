@@ -62,14 +62,16 @@ impl Core {
         Ok(())
     }
 
-    /// Legacy mode: changes the password in the legacy store (nothing is stored locally).
+    /// Legacy mode: changes the password in the legacy store (no password is stored locally).
+    /// Returns when the script says the password was reset (`{ last_password_reset }`), if it
+    /// says so.
     pub(crate) async fn legacy_change_password(
         &self,
         t: &TenantCtx,
         conn: &Connection,
         rec: &UserRecord,
         password: &str,
-    ) -> Result<(), CoreError> {
+    ) -> Result<Option<String>, CoreError> {
         let email = rec.profile.email.clone().unwrap_or_default();
         match self
             .run_script(
@@ -80,7 +82,7 @@ impl Core {
             )
             .await?
         {
-            Ok(v) if ok_value(&v) => Ok(()),
+            Ok(v) if ok_value(&v) => Ok(last_password_reset(&v)),
             Ok(_) => Err(script_said_no(ScriptKind::ChangePassword)),
             Err(ScriptFailure::Validation { code, message }) => Err(CoreError::BadRequest {
                 code: "invalid_body",
@@ -88,5 +90,19 @@ impl Core {
             }),
             Err(f) => Err(script_failed(ScriptKind::ChangePassword, &f)),
         }
+    }
+}
+
+/// The `last_password_reset` a `change_password` script answered (`callback(null, {
+/// last_password_reset })`), as RFC 3339: a date string is kept as given, a number is read as
+/// milliseconds since the epoch (JavaScript's `Date.now()`); anything else is ignored.
+pub(crate) fn last_password_reset(answer: &serde_json::Value) -> Option<String> {
+    match answer.get("last_password_reset")? {
+        serde_json::Value::String(s) if !s.is_empty() && s.len() <= 64 => Some(s.clone()),
+        serde_json::Value::Number(n) => {
+            let ms = n.as_f64()?;
+            (ms.is_finite() && ms >= 0.0).then(|| crate::service::rfc3339((ms / 1000.0) as i64))
+        }
+        _ => None,
     }
 }

@@ -163,6 +163,7 @@ impl ScriptProfile {
             last_ip: None,
             logins_count: 0,
             blocked: None,
+            last_password_reset: None,
         };
         self.apply(&mut u, RootAttributes::OnEachLogin, true);
         u

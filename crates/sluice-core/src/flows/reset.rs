@@ -279,26 +279,42 @@ impl Core {
             .user_find_local(t, &ticket.connection, &ticket.email)
             .await?;
         match (is_custom(conn), is_import(conn), local) {
-            (true, false, _) => {
-                self.reset_in_legacy_store(t, conn, &ticket.email, new_password)
-                    .await?
+            (true, false, local) => {
+                let at = self
+                    .reset_in_legacy_store(t, conn, &ticket.email, new_password)
+                    .await?;
+                // The script said when: the cached profile keeps it.
+                if let (Some(at), Some(rec)) = (at, local) {
+                    self.user_modify(t, rec, |r| {
+                        r.profile.last_password_reset = Some(at.clone());
+                        Ok(())
+                    })
+                    .await?;
+                }
             }
             (_, _, Some(rec)) => {
                 let hash = self.password_hash(new_password.to_string()).await?;
                 let now = self.now_rfc3339();
-                self.user_modify(t, rec, |r| {
-                    r.password_hash = Some(hash.clone());
-                    r.profile.updated_at = now.clone();
-                    // A profile cached in legacy mode that now gets a password is migrated.
-                    if r.origin == crate::model::UserOrigin::LegacyCached {
-                        r.origin = crate::model::UserOrigin::Migrated {
-                            at: now.clone(),
-                            connection: r.connection.clone(),
-                        };
-                    }
-                    Ok(())
-                })
-                .await?;
+                let mut migrated = false;
+                let rec = self
+                    .user_modify(t, rec, |r| {
+                        r.password_hash = Some(hash.clone());
+                        r.profile.updated_at = now.clone();
+                        r.profile.last_password_reset = Some(now.clone());
+                        // A profile cached in legacy mode that now gets a password is migrated.
+                        migrated = r.origin == crate::model::UserOrigin::LegacyCached;
+                        if migrated {
+                            r.origin = crate::model::UserOrigin::Migrated {
+                                at: now.clone(),
+                                connection: r.connection.clone(),
+                            };
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                if migrated {
+                    self.log_migration(t, conn, &rec, "password_reset").await;
+                }
             }
             (true, true, None) => {
                 self.migrate_with_new_password(t, conn, &ticket.email, new_password)
@@ -315,7 +331,7 @@ impl Core {
         conn: &Connection,
         email: &str,
         new_password: &str,
-    ) -> Result<(), CoreError> {
+    ) -> Result<Option<String>, CoreError> {
         match self
             .run_script(
                 t,
@@ -325,7 +341,10 @@ impl Core {
             )
             .await?
         {
-            Ok(serde_json::Value::Bool(true)) | Ok(serde_json::Value::Object(_)) => Ok(()),
+            Ok(serde_json::Value::Bool(true)) => Ok(None),
+            Ok(v @ serde_json::Value::Object(_)) => {
+                Ok(crate::flows::account::last_password_reset(&v))
+            }
             Ok(_) => Err(CoreError::BadRequest {
                 code: "password_not_changed",
                 message: "The password could not be changed.".into(),
@@ -359,7 +378,8 @@ impl Core {
                 .ok_or_else(invalid_ticket)?,
             Err(f) => return Err(script_failed(ScriptKind::GetUser, &f)),
         };
-        let rec = self.migrated_record(t, conn, &p, new_password).await?;
+        let mut rec = self.migrated_record(t, conn, &p, new_password).await?;
+        rec.profile.last_password_reset = Some(self.now_rfc3339());
         match self.store.user_insert(&rec).await {
             Ok(()) => {
                 self.log_migration(t, conn, &rec, "password_reset").await;

@@ -157,10 +157,14 @@ fn script_runtime(settings: &Settings) -> Result<sluice_scripts::ScriptRuntime, 
     Ok(rt)
 }
 
-/// Every ten seconds: drops idle script containers past their idle time or lifetime, then gives
-/// free memory back to the operating system (see [`crate::memory`]); stops when the runtime is
-/// gone.
-fn spawn_sweeper(rt: &Arc<sluice_scripts::ScriptRuntime>) {
+/// Every ten seconds: drops idle script containers past their idle time or lifetime, reports
+/// how many stay idle (`script_containers_idle`, on the server's own metrics recorder), then
+/// gives free memory back to the operating system (see [`crate::memory`]); stops when the
+/// runtime is gone.
+fn spawn_sweeper<R: metrics::Recorder + Send + Sync + 'static>(
+    rt: &Arc<sluice_scripts::ScriptRuntime>,
+    recorder: Arc<R>,
+) {
     let weak = Arc::downgrade(rt);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(10));
@@ -169,7 +173,10 @@ fn spawn_sweeper(rt: &Arc<sluice_scripts::ScriptRuntime>) {
             match weak.upgrade() {
                 Some(rt) => {
                     rt.sweep();
-                    metrics::gauge!("script_containers_idle").set(rt.idle_containers() as f64);
+                    let idle = rt.idle_containers() as f64;
+                    metrics::with_local_recorder(recorder.as_ref(), || {
+                        metrics::gauge!("script_containers_idle").set(idle)
+                    });
                 }
                 None => break,
             }
@@ -269,7 +276,6 @@ pub async fn start_with_parts(
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
     let (core, scripts) = build(&settings, public_url.clone(), parts).await?;
-    spawn_sweeper(&scripts);
     spawn_log_pruner(&core, settings.logs_retention_days);
     bootstrap::bootstrap_all(&core, &settings)
         .await
@@ -289,7 +295,9 @@ pub async fn start_with_parts(
         })?;
         scripts.set_egress_policy(&t.id, eg.policy().map_err(StartError::Config)?);
     }
-    let app = sluice_http::router(sluice_http::AppState::new(core.clone()));
+    let state = sluice_http::AppState::new(core.clone());
+    spawn_sweeper(&scripts, state.metrics.clone());
+    let app = sluice_http::router(state);
     let (tx, mut rx) = watch::channel(false);
     let task = match &settings.tls {
         None => {

@@ -49,6 +49,10 @@ async fn ops_endpoints(backend: &str) {
         "latency is a histogram: {text}"
     );
     assert!(
+        text.contains("\nscript_containers_idle "),
+        "the script runtime's idle containers are a gauge: {text}"
+    );
+    assert!(
         !text.contains("testkit-bootstrap-secret"),
         "no secrets in metrics"
     );

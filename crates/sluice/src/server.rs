@@ -185,6 +185,51 @@ fn spawn_sweeper<R: metrics::Recorder + Send + Sync + 'static>(
     });
 }
 
+/// At start and then every minute: the migration progress of every tenant's custom database
+/// connections, as `migration_users{tenant, connection, origin}` and
+/// `migration_stranded_if_switched_off{tenant, connection}` gauges on the server's recorder
+/// (`GET /api/v2/connections/{id}/migration` has the same figures, always current).
+fn spawn_migration_gauges<R: metrics::Recorder + Send + Sync + 'static>(
+    core: &Arc<Core>,
+    recorder: Arc<R>,
+) {
+    let weak = Arc::downgrade(core);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let Some(core) = weak.upgrade() else { break };
+            if let Err(e) = migration_gauges(&core, recorder.as_ref()).await {
+                tracing::warn!(error = %e, "could not count migration progress");
+            }
+        }
+    });
+}
+
+async fn migration_gauges<R: metrics::Recorder>(
+    core: &Arc<Core>,
+    recorder: &R,
+) -> Result<(), sluice_core::CoreError> {
+    let mgmt = sluice_core::management::Management::new(core.clone());
+    for rec in core.tenants_all().await? {
+        let t = core.tenant(&rec.name).await?;
+        let actor = sluice_core::authz::Actor::new(&t.id, "metrics", "read:connections");
+        for p in mgmt.migrations_all(&t, &actor).await? {
+            let conn = p["connection"].as_str().unwrap_or_default().to_string();
+            let n = |v: &serde_json::Value| v.as_i64().unwrap_or(0) as f64;
+            metrics::with_local_recorder(recorder, || {
+                for origin in ["migrated_by_login", "legacy_cached", "created_locally"] {
+                    metrics::gauge!("migration_users", "tenant" => rec.name.clone(), "connection" => conn.clone(), "origin" => origin)
+                        .set(n(&p["users"][origin]));
+                }
+                metrics::gauge!("migration_stranded_if_switched_off", "tenant" => rec.name.clone(), "connection" => conn.clone())
+                    .set(n(&p["stranded_if_switched_off"]));
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Once an hour: deletes tenant log events past their retention, and expired authorization
 /// codes, refresh tokens, sessions and login transactions.
 fn spawn_log_pruner(core: &Arc<Core>, retention_days: i64) {
@@ -297,6 +342,7 @@ pub async fn start_with_parts(
     }
     let state = sluice_http::AppState::new(core.clone());
     spawn_sweeper(&scripts, state.metrics.clone());
+    spawn_migration_gauges(&core, state.metrics.clone());
     let app = sluice_http::router(state);
     let (tx, mut rx) = watch::channel(false);
     let task = match &settings.tls {

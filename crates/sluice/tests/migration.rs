@@ -290,3 +290,48 @@ async fn the_cli_reports_the_same_progress_as_the_api() {
     assert!(lines[0].starts_with("connection\tmode\tusers"), "{table}");
     assert_eq!(lines[1], "db\tlegacy\t1\t0\t1\t0\t1", "{table}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_progress_is_in_the_prometheus_metrics() {
+    let legacy = LegacyStore::new(
+        LegacyKind::Postgres,
+        &[(ALICE.0, ALICE.1, "alice"), (BOB.0, BOB.1, "bob")],
+    )
+    .await;
+    let s = TestServer::start("sqlite").await;
+    let tok = s.mgmt_token().await;
+    let app = app_and_connection(&s, &tok, "db", legacy.options(false)).await;
+    assert_eq!(logs_in(&s, &app, ALICE).await, 200);
+    assert_eq!(logs_in(&s, &app, BOB).await, 200);
+    // A node that starts now counts at once (then every minute).
+    let b = s.peer().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let want = r#"migration_users{tenant="default",connection="db",origin="legacy_cached"} 2"#;
+    let text = loop {
+        let text = b
+            .http
+            .get(format!("{}/metrics", b.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains(want) || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(text.contains(want), "{text}");
+    assert!(
+        text.contains(r#"migration_stranded_if_switched_off{tenant="default",connection="db"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"migration_users{tenant="default",connection="db",origin="migrated_by_login"} 0"#
+        ),
+        "{text}"
+    );
+    drop(b);
+}

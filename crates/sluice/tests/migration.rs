@@ -218,6 +218,15 @@ async fn a_forced_switch_off_strands_the_cached_users_it_was_warned_about() {
         legacy.runs().await.is_empty(),
         "a switched-off connection never runs its scripts"
     );
+    // A password reset gives her one (and counts as her migration).
+    let ticket = reset_ticket(&s, "db", ALICE.0)
+        .await
+        .expect("she is a user of the connection");
+    assert_eq!(reset_submit(&s, &ticket, "new-pw", "new-pw").await.0, 200);
+    assert_eq!(logs_in(&s, &app, (ALICE.0, "new-pw")).await, 200);
+    assert!(legacy.runs().await.is_empty());
+    let p = progress(&s, &tok, &id).await;
+    assert_eq!(p["users"]["migrated_by_login"], 1, "{p}");
     let (st, e) = patch_options(
         &s,
         &tok,

@@ -26,6 +26,11 @@ pub enum CoreError {
         kind: OAuthErrorKind,
         description: String,
     },
+    /// A custom database script refused the operation with an error of its own
+    /// (`ValidationError(code, message)`, or `UnauthorizedError(message)` as code
+    /// `unauthorized`): its code and message are the script author's words for the caller.
+    #[error("refused by the script ({code}): {message}")]
+    ScriptRefused { code: String, message: String },
     /// A password refused by the connection's strength policy (Auth0's `PasswordStrengthError`).
     #[error("PasswordStrengthError: Password is too weak")]
     PasswordTooWeak,

@@ -49,6 +49,9 @@ impl IntoResponse for ApiError {
             CoreError::Conflict { code, message } => {
                 mgmt(StatusCode::CONFLICT, message, Some(code))
             }
+            CoreError::ScriptRefused { code, message } => {
+                mgmt(StatusCode::BAD_REQUEST, message, Some(&code))
+            }
             CoreError::OAuth { kind, description } => {
                 let mut r = (
                     oauth_status(kind),
@@ -130,6 +133,10 @@ pub fn signup_error(e: CoreError) -> Response {
             code.to_string(),
             message,
         ),
+        // The script's own code and message, as Auth0 passes them to the sign-up form.
+        CoreError::ScriptRefused { code, message } => {
+            (StatusCode::BAD_REQUEST, "BadRequestError", code, message)
+        }
         CoreError::Forbidden { code, message } => (
             StatusCode::FORBIDDEN,
             "ForbiddenError",
@@ -178,6 +185,7 @@ pub fn user_message(e: &CoreError) -> (StatusCode, String) {
         }
         CoreError::BadRequest { message, .. }
         | CoreError::Conflict { message, .. }
+        | CoreError::ScriptRefused { message, .. }
         | CoreError::Forbidden { message, .. } => (StatusCode::BAD_REQUEST, message.clone()),
         other => {
             tracing::warn!(error = %other, "login page: flow failed");

@@ -28,6 +28,7 @@ mod ops;
 mod proxy_tenants;
 mod races;
 mod reset_flows;
+mod script_errors;
 mod scripts_wiring;
 mod sdk_python;
 mod security;

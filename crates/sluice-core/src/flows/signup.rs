@@ -147,10 +147,14 @@ impl Core {
             Err(ScriptFailure::Validation { code, .. }) if code == "user_exists" => {
                 return Err(user_exists());
             }
+            // The script's own refusal reaches the sign-up form as it wrote it, as in Auth0.
             Err(ScriptFailure::Validation { code, message }) => {
-                return Err(CoreError::BadRequest {
-                    code: "invalid_body",
-                    message: format!("{code}: {message}"),
+                return Err(CoreError::ScriptRefused { code, message });
+            }
+            Err(ScriptFailure::Unauthorized { message }) => {
+                return Err(CoreError::ScriptRefused {
+                    code: "unauthorized".into(),
+                    message,
                 });
             }
             Err(f) => return Err(script_failed(ScriptKind::Create, &f)),

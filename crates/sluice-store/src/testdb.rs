@@ -33,6 +33,14 @@ impl TestDatabase {
             .execute(&mut conn)
             .await
             .map_err(|e| e.to_string())?;
+        // A throw-away database need not wait for its commits to reach the disk (what a crash
+        // of the test server could lose is the test's own data).
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {name} SET synchronous_commit = off"
+        )))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
         let _ = conn.close().await;
         let base = admin
             .rsplit_once('/')

@@ -94,15 +94,53 @@ impl Core {
 }
 
 /// The `last_password_reset` a `change_password` script answered (`callback(null, {
-/// last_password_reset })`), as RFC 3339: a date string is kept as given, a number is read as
-/// milliseconds since the epoch (JavaScript's `Date.now()`); anything else is ignored.
+/// last_password_reset })`), as RFC 3339: a date string (RFC 3339, kept as given) or a number
+/// of milliseconds since the epoch (JavaScript's `Date.now()`). Anything else, or a date
+/// outside what a timestamp can hold, is ignored: the script's text never lands in the profile
+/// unchecked.
 pub(crate) fn last_password_reset(answer: &serde_json::Value) -> Option<String> {
+    use time::format_description::well_known::Rfc3339;
     match answer.get("last_password_reset")? {
-        serde_json::Value::String(s) if !s.is_empty() && s.len() <= 64 => Some(s.clone()),
+        serde_json::Value::String(s) => time::OffsetDateTime::parse(s, &Rfc3339)
+            .ok()
+            .map(|_| s.clone()),
         serde_json::Value::Number(n) => {
-            let ms = n.as_f64()?;
-            (ms.is_finite() && ms >= 0.0).then(|| crate::service::rfc3339((ms / 1000.0) as i64))
+            let secs = n.as_f64()? / 1000.0;
+            // Up to the year 9999, which RFC 3339 can write.
+            let secs = (0.0..253_402_300_800.0)
+                .contains(&secs)
+                .then_some(secs as i64)?;
+            Some(crate::service::rfc3339(secs))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_password_reset;
+    use serde_json::json;
+
+    #[test]
+    fn last_password_reset_takes_a_date_or_date_now_and_nothing_else() {
+        let at = |v| last_password_reset(&json!({ "last_password_reset": v }));
+        assert_eq!(
+            at(json!("2026-01-01T00:00:00.000Z")).as_deref(),
+            Some("2026-01-01T00:00:00.000Z")
+        );
+        assert_eq!(
+            at(json!(1_767_225_600_000_i64)).as_deref(),
+            Some("2026-01-01T00:00:00.000Z")
+        );
+        for junk in [
+            json!("<b>soon</b>"),
+            json!(""),
+            json!(-1),
+            json!(1e300),
+            json!(true),
+        ] {
+            assert_eq!(at(junk.clone()), None, "{junk}");
+        }
+        assert_eq!(last_password_reset(&json!({})), None);
     }
 }

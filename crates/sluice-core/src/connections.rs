@@ -10,7 +10,7 @@ use crate::management::Management;
 use crate::model::{Doc, DocKind};
 use crate::paging::{Listed, PageQuery};
 use crate::password_policy::PasswordPolicy;
-use crate::ports::{Page, StoreError};
+use crate::ports::StoreError;
 use crate::service::Core;
 use crate::tenant::TenantCtx;
 use sluice_types::connection::SCRIPT_NAMES;
@@ -217,22 +217,9 @@ impl Core {
         t: &TenantCtx,
         client_id: &str,
     ) -> Result<Vec<Connection>, CoreError> {
-        let (docs, _) = self
-            .store
-            .doc_list(
-                &t.id,
-                DocKind::Connection,
-                None,
-                Page {
-                    offset: 0,
-                    limit: 1000,
-                },
-            )
-            .await?;
-        Ok(docs
-            .into_iter()
-            .map(Self::connection_from_doc)
-            .collect::<Result<Vec<_>, _>>()?
+        Ok(self
+            .connections_all(t)
+            .await?
             .into_iter()
             .filter(|c| {
                 c.body.strategy.as_deref() == Some("auth0")
@@ -240,9 +227,22 @@ impl Core {
                         .enabled_clients
                         .as_deref()
                         .unwrap_or_default()
-                        .contains(&client_id.to_string())
+                        .iter()
+                        .any(|id| id == client_id)
             })
             .collect())
+    }
+
+    /// Every connection of the tenant, oldest first.
+    pub(crate) async fn connections_all(
+        &self,
+        t: &TenantCtx,
+    ) -> Result<Vec<Connection>, CoreError> {
+        let (docs, _) = self
+            .store
+            .doc_list(&t.id, DocKind::Connection, None, crate::model::ALL)
+            .await?;
+        docs.into_iter().map(Self::connection_from_doc).collect()
     }
 
     pub(crate) fn connection_from_doc(d: Doc) -> Result<Connection, CoreError> {
@@ -418,14 +418,8 @@ impl Management {
         self.core.check_enabled_clients(t, &b).await?;
         self.core.seal_configuration(&t.id, &c.id, &mut options);
         b.options = Some(options);
-        let (was, becomes) = (
-            StoreMode::of(&c),
-            StoreMode::of(&Connection {
-                id: c.id.clone(),
-                body: b.clone(),
-            }),
-        );
-        if was.scripted() && becomes == StoreMode::Local && !force {
+        let becomes = StoreMode::of_options(b.options.as_ref());
+        if StoreMode::of(&c).scripted() && becomes == StoreMode::Local && !force {
             self.refuse_stranding(t, &c).await?;
         }
         c.body = b;
@@ -472,9 +466,18 @@ impl Management {
             .connection_fetch(t, id)
             .await?
             .ok_or_else(not_found)?;
+        self.progress(t, &c).await
+    }
+
+    /// Where the users of connection `c` are in the migration off its legacy store.
+    async fn progress(
+        &self,
+        t: &TenantCtx,
+        c: &Connection,
+    ) -> Result<serde_json::Value, CoreError> {
         let name = c.body.name.clone().unwrap_or_default();
         let n = self.core.store.user_origin_counts(&t.id, &name).await?;
-        let mode = match StoreMode::of(&c) {
+        let mode = match StoreMode::of(c) {
             StoreMode::Local => "local",
             StoreMode::Legacy => "legacy",
             StoreMode::Import => "import",
@@ -504,22 +507,9 @@ impl Management {
         actor: &Actor,
     ) -> Result<Vec<serde_json::Value>, CoreError> {
         actor.require("read:connections")?;
-        let (docs, _) = self
-            .core
-            .store
-            .doc_list(
-                &t.id,
-                DocKind::Connection,
-                None,
-                Page {
-                    offset: 0,
-                    limit: 1000,
-                },
-            )
-            .await?;
         let mut out = Vec::new();
-        for d in docs {
-            let p = self.connection_migration(t, actor, &d.id).await?;
+        for c in self.core.connections_all(t).await? {
+            let p = self.progress(t, &c).await?;
             let users = &p["users"];
             if p["mode"] != "local"
                 || users["migrated_by_login"] != 0

@@ -7,7 +7,7 @@
 use crate::flows::profile::RootAttributes;
 use crate::password_policy::PasswordPolicy;
 use crate::ports::ScriptKind;
-use sluice_types::Connection;
+use sluice_types::{Connection, ConnectionOptions};
 
 /// Where a database connection's users live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,11 @@ pub enum StoreMode {
 
 impl StoreMode {
     pub fn of(c: &Connection) -> StoreMode {
-        let o = c.body.options.as_ref();
+        StoreMode::of_options(c.body.options.as_ref())
+    }
+
+    /// The mode that connection options set (e.g. before they are saved).
+    pub fn of_options(o: Option<&ConnectionOptions>) -> StoreMode {
         let custom = o
             .and_then(|o| o.enabled_database_customization)
             .unwrap_or(false);

@@ -167,16 +167,19 @@ pub fn to_body<T: Serialize>(value: &T) -> Result<serde_json::Value, CoreError> 
     serde_json::to_value(value).map_err(|e| CoreError::internal(format!("document encoding: {e}")))
 }
 
+/// A page holding every document of a kind (the lists read whole are small: a tenant's
+/// connections, clients, rules, hooks, actions).
+pub(crate) const ALL: crate::ports::Page = crate::ports::Page {
+    offset: 0,
+    limit: 10_000,
+};
+
 /// Every document of `kind` in tenant `t`, decoded.
 pub(crate) async fn docs_all<T: serde::de::DeserializeOwned>(
     store: &dyn crate::ports::Store,
     t: &crate::tenant::TenantCtx,
     kind: DocKind,
 ) -> Result<Vec<T>, crate::error::CoreError> {
-    let all = crate::ports::Page {
-        offset: 0,
-        limit: 10_000,
-    };
-    let (docs, _) = store.doc_list(&t.id, kind, None, all).await?;
+    let (docs, _) = store.doc_list(&t.id, kind, None, ALL).await?;
     docs.into_iter().map(|d| from_body(d.body)).collect()
 }

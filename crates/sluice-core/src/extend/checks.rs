@@ -4,13 +4,6 @@
 use super::Extensibility;
 use crate::error::CoreError;
 use crate::paging::{Listed, PageQuery};
-use crate::ports::Page;
-
-/// Every document of a kind (these lists are small).
-pub(crate) const ALL: Page = Page {
-    offset: 0,
-    limit: 10_000,
-};
 
 /// Auth0's pattern for rule and hook names (Sluice also accepts `_`, as Auth0's own examples do).
 pub(crate) const NAME_PATTERN: &str = r"^[a-zA-Z0-9]([ \-a-zA-Z0-9]*[a-zA-Z0-9])?$";

@@ -143,12 +143,7 @@ impl Extensibility {
         // TODO-security: two concurrent enables can both pass; execution then runs both.
         let (docs, _) = self
             .store
-            .doc_list(
-                &t.id,
-                DocKind::Hook,
-                Some(&h.trigger_id),
-                super::checks::ALL,
-            )
+            .doc_list(&t.id, DocKind::Hook, Some(&h.trigger_id), crate::model::ALL)
             .await?;
         for d in docs {
             let other: StoredHook = crate::model::from_body(d.body)?;
@@ -210,7 +205,7 @@ impl Extensibility {
                 &t.id,
                 DocKind::Hook,
                 filter.trigger_id.as_deref(),
-                super::checks::ALL,
+                crate::model::ALL,
             )
             .await?;
         let mut items = Vec::new();
